@@ -1,0 +1,168 @@
+package ticketing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// AccessRequest is what the host knows when a user opens a secret or asks
+// for access to it. The zero value is incomplete and is denied as
+// ErrInvalidRequest.
+type AccessRequest struct {
+	// User identifies who is asking (a user name or ID). Required.
+	User string
+	// Secret is the secret being opened, with its Security-tab settings.
+	Secret Secret
+	// Action is the screen the user is on: ActionView (Comment screen) or
+	// ActionRequestAccess (Request Access screen). Required.
+	Action Action
+	// TicketSystemID is the ticket system the user picked; "" means the
+	// default system.
+	TicketSystemID string
+	// Submission is what the user typed.
+	Submission Submission
+}
+
+// maxIdentityLength bounds the User, Secret.ID and Secret.Name of a request.
+const maxIdentityLength = 256
+
+// auditAppendTimeout bounds the audit append. The append runs even when
+// the caller's context is already cancelled, so that a denial caused by
+// that cancellation is recorded too.
+const auditAppendTimeout = 10 * time.Second
+
+// CheckAccess is the one call a host makes when a user views a secret or
+// requests access to it. It decides, records, and reports:
+//
+//  1. It checks the request itself (User, Secret.ID, Action; else
+//     ErrInvalidRequest).
+//  2. For a secret with neither RequireComment nor RequiresApproval, no
+//     ticket system is needed (one named in TicketSystemID must still exist
+//     and be active), a reason is optional, and a ticket number is refused
+//     with ErrTicketNotAccepted.
+//  3. Otherwise it picks the chosen system, or the default (ErrNotFound,
+//     ErrInactive, ErrNoDefault), and runs its Validator: hygiene, the
+//     requirement mode, the Pattern; then resolves the ticket link.
+//  4. It appends an AuditRecord, granted or denied, to the Store and returns
+//     it as stored.
+//
+// The error is nil exactly when access is granted; otherwise it is the
+// reason for the denial, a *ValidationError for user input, whose Message
+// can be shown to the user. If the record cannot be stored, access is
+// denied with an error wrapping ErrAuditFailed: nothing is granted without
+// a record. CheckAccess is safe for concurrent use.
+func (r *Registry) CheckAccess(ctx context.Context, req AccessRequest) (AuditRecord, error) {
+	rec := AuditRecord{
+		Time:       r.now().UTC(),
+		Action:     req.Action,
+		SecretID:   req.Secret.ID,
+		SecretName: req.Secret.Name,
+		User:       req.User,
+	}
+	res, sys, denial := r.decide(ctx, req)
+	rec.TicketSystemID, rec.TicketSystemName = sys.ID, sys.Name
+	if denial == nil {
+		rec.Outcome = OutcomeGranted
+		rec.TicketNumber, rec.Reason, rec.URL = res.TicketNumber, res.Reason, res.URL
+	} else {
+		r.markDenied(&rec, req, denial)
+	}
+
+	appendCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditAppendTimeout)
+	defer cancel()
+	stored, err := r.store.AppendAudit(appendCtx, rec)
+	if err != nil {
+		if denial == nil {
+			denial = fmt.Errorf("%w: %w", ErrAuditFailed, err)
+			r.markDenied(&rec, req, denial)
+		} else {
+			denial = fmt.Errorf("%w: %w (denied: %w)", ErrAuditFailed, err, denial)
+		}
+		return rec, denial
+	}
+	return stored, denial
+}
+
+// markDenied fills the denial fields of rec and replaces every text that
+// came from the request with its escaped form.
+func (r *Registry) markDenied(rec *AuditRecord, req AccessRequest, denial error) {
+	rec.Outcome = OutcomeDenied
+	rec.DenialCode = DenialCode(denial)
+	var ve *ValidationError
+	if errors.As(denial, &ve) {
+		rec.DenialMessage = ve.Message
+	} else {
+		rec.DenialMessage = denial.Error()
+	}
+	rec.User = escapeInput(req.User, maxIdentityLength)
+	rec.SecretID = escapeInput(req.Secret.ID, maxIdentityLength)
+	rec.SecretName = escapeInput(req.Secret.Name, maxIdentityLength)
+	rec.Action = Action(escapeInput(string(req.Action), maxIdentityLength))
+	rec.TicketNumber = escapeInput(trimSpace(req.Submission.TicketNumber), r.inputLimits.maxTicketLength)
+	rec.Reason = escapeInput(trimSpace(req.Submission.Reason), r.inputLimits.maxReasonLength)
+	rec.URL = ""
+}
+
+// decide applies the rules of CheckAccess and returns what was accepted,
+// the ticket system that was used (zero when none), and the denial.
+func (r *Registry) decide(ctx context.Context, req AccessRequest) (Result, TicketSystem, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, TicketSystem{}, err
+	}
+	if err := checkRequest(req); err != nil {
+		return Result{}, TicketSystem{}, err
+	}
+	if !req.Secret.takesTicket() {
+		return r.decideWithoutTicket(ctx, req)
+	}
+	v, err := r.Validator(ctx, req.TicketSystemID)
+	if err != nil {
+		return Result{}, TicketSystem{}, err
+	}
+	res, err := v.Validate(ctx, req.Submission)
+	return res, v.sys, err
+}
+
+// decideWithoutTicket handles a secret that prompts for nothing.
+func (r *Registry) decideWithoutTicket(ctx context.Context, req AccessRequest) (Result, TicketSystem, error) {
+	var sys TicketSystem
+	if req.TicketSystemID != "" {
+		var err error
+		if sys, err = r.selectSystem(ctx, req.TicketSystemID); err != nil {
+			return Result{}, TicketSystem{}, err
+		}
+	}
+	if trimSpace(req.Submission.TicketNumber) != "" {
+		return Result{}, sys, &ValidationError{Field: FieldTicketNumber, Err: ErrTicketNotAccepted,
+			Message: "This secret does not take a ticket number"}
+	}
+	reason := trimSpace(req.Submission.Reason)
+	if err := reasonHygieneError(reason, r.inputLimits.maxReasonLength); err != nil {
+		return Result{}, sys, err
+	}
+	return Result{Reason: reason}, sys, nil
+}
+
+// checkRequest checks the host-supplied parts of a request.
+func checkRequest(req AccessRequest) error {
+	for _, f := range []struct{ name, value string }{
+		{"User", req.User},
+		{"Secret.ID", req.Secret.ID},
+	} {
+		if trimSpace(f.value) == "" {
+			return configErrorf(ErrInvalidRequest, f.name+" is required")
+		}
+		if checkTicketNumber(f.value, maxIdentityLength) != inputOK {
+			return configErrorf(ErrInvalidRequest, f.name+" "+quote(f.value)+" must be valid text without control characters, at most 256 characters")
+		}
+	}
+	if req.Secret.Name != "" && checkTicketNumber(req.Secret.Name, maxIdentityLength) != inputOK {
+		return configErrorf(ErrInvalidRequest, "Secret.Name "+quote(req.Secret.Name)+" must be valid text without control characters, at most 256 characters")
+	}
+	if !req.Action.Valid() {
+		return configErrorf(ErrInvalidRequest, "unknown Action "+quote(string(req.Action)))
+	}
+	return nil
+}

@@ -1,0 +1,302 @@
+package ticketing
+
+import (
+	"encoding/binary"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// RequirementMode says what a user must enter: Secret Server's "Ticket
+// Number and Reason Options". The zero value is ReasonRequired.
+//
+// A ticket number that is entered is always checked against the system's
+// Pattern, even when the mode makes it optional.
+type RequirementMode int
+
+// The four requirement modes, in Secret Server's order.
+const (
+	ReasonRequired          RequirementMode = iota // "Reason Only Required"
+	TicketAndReasonRequired                        // "Both Required"
+	TicketOrReasonRequired                         // "Ticket Number or Reason Required"
+	TicketRequired                                 // "Ticket Number Only Required"
+)
+
+// modeNames holds, per mode, Secret Server's API name first, then the UI
+// labels that ParseRequirementMode also accepts (old UI, then new UI).
+var modeNames = [...][]string{
+	ReasonRequired:          {"ReasonOnlyRequired", "Reason Only Required", "Only Require Reason"},
+	TicketAndReasonRequired: {"BothRequired", "Both Required", "Require Both Ticket Number and Reason"},
+	TicketOrReasonRequired:  {"TicketNumberOrReasonRequired", "Ticket Number or Reason Required"},
+	TicketRequired:          {"TicketNumberOnlyRequired", "Ticket Number Only Required", "Only Require Ticket Number"},
+}
+
+// Valid reports whether m is one of the four defined modes.
+func (m RequirementMode) Valid() bool { return m >= 0 && int(m) < len(modeNames) }
+
+// String returns Secret Server's API name ("ReasonOnlyRequired",
+// "BothRequired", "TicketNumberOrReasonRequired", "TicketNumberOnlyRequired"),
+// or "RequirementMode(n)" for an invalid mode.
+func (m RequirementMode) String() string {
+	if !m.Valid() {
+		return "RequirementMode(" + strconv.Itoa(int(m)) + ")"
+	}
+	return modeNames[m][0]
+}
+
+// Label returns the Secret Server UI label, such as "Both Required".
+func (m RequirementMode) Label() string {
+	if !m.Valid() {
+		return m.String()
+	}
+	return modeNames[m][1]
+}
+
+// MarshalText returns the API name; an invalid mode is an error wrapping
+// ErrInvalidMode.
+func (m RequirementMode) MarshalText() ([]byte, error) {
+	if !m.Valid() {
+		return nil, configErrorf(ErrInvalidMode, m.String())
+	}
+	return []byte(modeNames[m][0]), nil
+}
+
+// UnmarshalText accepts what ParseRequirementMode accepts.
+func (m *RequirementMode) UnmarshalText(text []byte) error {
+	parsed, err := ParseRequirementMode(string(text))
+	if err != nil {
+		return err
+	}
+	*m = parsed
+	return nil
+}
+
+// ParseRequirementMode parses a Secret Server API name ("BothRequired") or
+// a UI label ("Both Required", "Require Both Ticket Number and Reason"),
+// case-insensitively and ignoring surrounding white space. Anything else,
+// the empty string included, is an error wrapping ErrInvalidMode.
+func ParseRequirementMode(s string) (RequirementMode, error) {
+	t := strings.TrimSpace(s)
+	for m, names := range modeNames {
+		for _, name := range names {
+			if strings.EqualFold(t, name) {
+				return RequirementMode(m), nil
+			}
+		}
+	}
+	return 0, configErrorf(ErrInvalidMode, quote(s))
+}
+
+// Submission is what the user typed on the Comment or Request Access
+// screen, raw. The zero value is an empty submission.
+type Submission struct {
+	TicketNumber string
+	Reason       string
+}
+
+// Result is what Validate accepted, normalised: surrounding white space
+// trimmed. URL is the resolved ticket link, "" when the system has no
+// URLTemplate or no ticket number was entered.
+type Result struct {
+	TicketNumber string
+	Reason       string
+	URL          string
+}
+
+// Secret is what the access check needs to know about the secret being
+// opened: its ID and its two Security-tab settings. A ticket number can be
+// entered only when RequireComment or RequiresApproval is on; with both off
+// the secret needs nothing and takes no ticket number. The zero value is a
+// secret without an ID, which the access check rejects.
+type Secret struct {
+	ID   string
+	Name string // optional; recorded in the audit trail for readability
+	// RequireComment is Secret Server's "Require Comment" setting.
+	RequireComment bool
+	// RequiresApproval is "Requires Approval for Access".
+	RequiresApproval bool
+}
+
+// takesTicket reports whether the secret prompts for a reason and ticket
+// number at all. When it does, both the Comment screen and the Request
+// Access screen apply the chosen system's RequirementMode.
+func (s Secret) takesTicket() bool { return s.RequireComment || s.RequiresApproval }
+
+// Default input limits, in characters (runes).
+const (
+	DefaultMaxTicketLength = 128
+	DefaultMaxReasonLength = 4096
+)
+
+// inputProblem says why input failed hygiene.
+type inputProblem uint8
+
+const (
+	inputOK inputProblem = iota
+	inputInvalidUTF8
+	inputForbiddenChar
+	inputTooLong
+)
+
+// trimSpace removes surrounding Unicode white space. It does not allocate,
+// and returns at once when s starts and ends with a printable ASCII
+// character, as nearly all input does.
+func trimSpace(s string) string {
+	if len(s) > 0 && (s[0]-'!' > '~'-'!' || s[len(s)-1]-'!' > '~'-'!') {
+		return trimSpaceSlow(s)
+	}
+	return s
+}
+
+//go:noinline
+func trimSpaceSlow(s string) string { return strings.TrimFunc(s, unicode.IsSpace) }
+
+// printableASCII reports whether every byte of s is in ' '..'~'. It looks
+// at eight bytes at a time: this check runs on every Validate, and the
+// byte loop alone cost more than the rest of Validate outside the regex.
+func printableASCII(s string) bool {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	for len(s) >= 8 {
+		x := binary.LittleEndian.Uint64([]byte(s[:8]))
+		// A byte >= 0x80; a byte < 0x20 (x - 0x20 borrows into its high
+		// bit); a byte == 0x7f (x ^ 0x7f has a zero byte).
+		y := x ^ 0x7f*ones
+		if (x|(x-0x20*ones)|(y-ones)&^y)&highs != 0 {
+			return false
+		}
+		s = s[8:]
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// checkTicketNumber applies ticket-number hygiene to already-trimmed text:
+// valid UTF-8, no control (Cc), format (Cf) or line/paragraph separator
+// (Zl, Zp) characters, at most max runes. The ASCII loop keeps the common
+// case to one pass without decoding.
+func checkTicketNumber(s string, max int) inputProblem {
+	if len(s) <= max && printableASCII(s) {
+		return inputOK
+	}
+	return checkTicketNumberSlow(s, max)
+}
+
+func checkTicketNumberSlow(s string, max int) inputProblem {
+	n := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if b < 0x20 || b == 0x7f {
+				return inputForbiddenChar
+			}
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return inputInvalidUTF8
+			}
+			if forbiddenInTicket(r) {
+				return inputForbiddenChar
+			}
+			i += size
+		}
+		n++
+		if n > max {
+			return inputTooLong
+		}
+	}
+	return inputOK
+}
+
+// checkReason applies reason hygiene: valid UTF-8, tabs and line breaks
+// allowed, other controls and bidi controls not, at most max runes.
+func checkReason(s string, max int) inputProblem {
+	if len(s) <= max && printableASCII(s) {
+		return inputOK
+	}
+	return checkReasonSlow(s, max)
+}
+
+func checkReasonSlow(s string, max int) inputProblem {
+	n := 0
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b < utf8.RuneSelf {
+			if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f {
+				return inputForbiddenChar
+			}
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return inputInvalidUTF8
+			}
+			if unicode.Is(unicode.Cc, r) || isBidiControl(r) {
+				return inputForbiddenChar
+			}
+			i += size
+		}
+		n++
+		if n > max {
+			return inputTooLong
+		}
+	}
+	return inputOK
+}
+
+func forbiddenInTicket(r rune) bool {
+	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
+}
+
+// isBidiControl reports the Unicode bidirectional formatting characters
+// (the "Trojan Source" set): ALM, LRM, RLM, LRE..RLO, LRI..PDI.
+func isBidiControl(r rune) bool {
+	switch {
+	case r == 0x061C, r == 0x200E, r == 0x200F:
+		return true
+	case r >= 0x202A && r <= 0x202E:
+		return true
+	case r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
+}
+
+// unmet applies the requirement table of the mode to what was entered
+// (after trimming) and returns the field and sentinel of the first unmet
+// requirement, or a nil error. For TicketAndReasonRequired with nothing
+// entered it reports the ticket number first, as the screen shows it first.
+func (m RequirementMode) unmet(hasTicket, hasReason bool) (Field, error) {
+	switch m {
+	case ReasonRequired:
+		if !hasReason {
+			return FieldReason, ErrReasonRequired
+		}
+	case TicketAndReasonRequired:
+		if !hasTicket {
+			return FieldTicketNumber, ErrTicketRequired
+		}
+		if !hasReason {
+			return FieldReason, ErrReasonRequired
+		}
+	case TicketOrReasonRequired:
+		if !hasTicket && !hasReason {
+			return FieldTicketNumber, ErrTicketOrReasonRequired
+		}
+	case TicketRequired:
+		if !hasTicket {
+			return FieldTicketNumber, ErrTicketRequired
+		}
+	default:
+		return "", ErrInvalidMode
+	}
+	return "", nil
+}

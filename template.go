@@ -1,0 +1,128 @@
+package ticketing
+
+import (
+	"net/url"
+	"strings"
+)
+
+// TicketIDPlaceholder is the token in a View Ticket URL Template that is
+// replaced by the percent-encoded ticket number. It is case-sensitive.
+const TicketIDPlaceholder = "$TICKETID"
+
+// maxTemplateLength bounds a URL template; browsers and servers start
+// refusing URLs not far above this.
+const maxTemplateLength = 2048
+
+// urlTemplate is a parsed View Ticket URL Template: the literal text
+// around each $TICKETID. The zero value means "no template": no link.
+type urlTemplate struct {
+	parts []string // len(parts) == occurrences+1; nil when there is no template
+	fixed int      // total length of the literal parts
+}
+
+// parseTemplate checks tmpl against the template rules:
+//   - an absolute http or https URL with a host, already percent-encoded:
+//     printable ASCII only, no space and none of `"<>\^{|}` and backquote;
+//   - no user info (a link in an audit log must not carry credentials);
+//   - at least one $TICKETID, and every one in the path, query or fragment,
+//     never in the scheme or the authority (user info, host, port).
+//
+// Because the substituted text is percent-encoded and cannot contain
+// '/', '?', '#' or '@', resolving can never change the scheme or the host.
+func parseTemplate(tmpl string) (urlTemplate, error) {
+	if tmpl == "" {
+		return urlTemplate{}, nil
+	}
+	bad := func(why string) error {
+		return configErrorf(ErrInvalidTemplate, quote(tmpl)+": "+why)
+	}
+	if len(tmpl) > maxTemplateLength {
+		return urlTemplate{}, bad("too long")
+	}
+	for i := 0; i < len(tmpl); i++ {
+		if c := tmpl[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0 {
+			return urlTemplate{}, bad("must be a percent-encoded URL: character " + quote(tmpl[i:i+1]) + " not allowed")
+		}
+	}
+	if !strings.Contains(tmpl, TicketIDPlaceholder) {
+		return urlTemplate{}, bad("must contain " + TicketIDPlaceholder)
+	}
+	// Parse with the placeholders in place: "$" is legal in every part of a
+	// URL, so the parse sees the template's real structure.
+	u, err := url.Parse(tmpl)
+	if err != nil {
+		return urlTemplate{}, bad("not a URL")
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return urlTemplate{}, bad("scheme must be http or https")
+	}
+	if u.Opaque != "" || u.Host == "" {
+		return urlTemplate{}, bad("must be an absolute URL with a host")
+	}
+	if u.User != nil {
+		return urlTemplate{}, bad("must not contain user info")
+	}
+	if strings.Contains(u.Host, "$") || strings.Contains(u.Scheme, "$") {
+		return urlTemplate{}, bad(TicketIDPlaceholder + " may appear only in the path, query or fragment")
+	}
+	// The authority ends at the first '/', '?' or '#' after "scheme://".
+	// Every placeholder must start after it.
+	rest := tmpl[len(u.Scheme)+len("://"):]
+	authorityEnd := len(tmpl)
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authorityEnd = len(u.Scheme) + len("://") + i
+	}
+	if strings.Index(tmpl, TicketIDPlaceholder) < authorityEnd {
+		return urlTemplate{}, bad(TicketIDPlaceholder + " may appear only in the path, query or fragment")
+	}
+	parts := strings.Split(tmpl, TicketIDPlaceholder)
+	return urlTemplate{parts: parts, fixed: len(tmpl) - (len(parts)-1)*len(TicketIDPlaceholder)}, nil
+}
+
+// resolve substitutes the percent-encoded ticket number for every
+// placeholder. It makes exactly one allocation: the result.
+func (t urlTemplate) resolve(ticket string) string {
+	if t.parts == nil {
+		return ""
+	}
+	enc := encodedLen(ticket)
+	var b strings.Builder
+	b.Grow(t.fixed + enc*(len(t.parts)-1))
+	b.WriteString(t.parts[0])
+	for _, p := range t.parts[1:] {
+		writeEncoded(&b, ticket)
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// unreserved reports RFC 3986's unreserved characters: ASCII letters,
+// digits and "-._~". Everything else is percent-encoded.
+func unreserved(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+func encodedLen(s string) int {
+	n := len(s)
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n += 2
+		}
+	}
+	return n
+}
+
+func writeEncoded(b *strings.Builder, s string) {
+	const hex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if unreserved(c) {
+			b.WriteByte(c)
+			continue
+		}
+		b.WriteByte('%')
+		b.WriteByte(hex[c>>4])
+		b.WriteByte(hex[c&15])
+	}
+}

@@ -1,0 +1,278 @@
+package ticketing
+
+import (
+	"context"
+	"strconv"
+	"time"
+)
+
+// Option configures a Validator (and, through WithValidatorOptions, every
+// Validator a Registry builds).
+type Option func(*validatorConfig)
+
+type validatorConfig struct {
+	re2             bool
+	matchTimeout    time.Duration
+	backtrackLimit  int
+	maxTicketLength int
+	maxReasonLength int
+}
+
+func defaultValidatorConfig() validatorConfig {
+	return validatorConfig{
+		matchTimeout:    DefaultMatchTimeout,
+		backtrackLimit:  DefaultBacktrackLimit,
+		maxTicketLength: DefaultMaxTicketLength,
+		maxReasonLength: DefaultMaxReasonLength,
+	}
+}
+
+// WithRE2 compiles Pattern with regexp2's RE2 flag instead of the default
+// .NET dialect: \d, \w and \s match ASCII only and $ matches only at the
+// very end. Use it for patterns written for Go's regexp package.
+func WithRE2() Option { return func(c *validatorConfig) { c.re2 = true } }
+
+// WithMatchTimeout bounds each pattern match (default DefaultMatchTimeout).
+// A match that runs longer is denied with ErrPatternTimeout. d <= 0 keeps
+// the default: a match without a bound is never what a security check
+// wants.
+func WithMatchTimeout(d time.Duration) Option {
+	return func(c *validatorConfig) {
+		if d > 0 {
+			c.matchTimeout = d
+		}
+	}
+}
+
+// WithBacktrackLimit bounds regexp2's backtracking stack, in slots (default
+// DefaultBacktrackLimit). A match that needs more is denied with
+// ErrPatternTimeout. n <= 0 keeps the default.
+func WithBacktrackLimit(n int) Option {
+	return func(c *validatorConfig) {
+		if n > 0 {
+			c.backtrackLimit = n
+		}
+	}
+}
+
+// WithMaxTicketLength sets the longest ticket number accepted, in
+// characters (default DefaultMaxTicketLength). n <= 0 keeps the default.
+func WithMaxTicketLength(n int) Option {
+	return func(c *validatorConfig) {
+		if n > 0 {
+			c.maxTicketLength = n
+		}
+	}
+}
+
+// WithMaxReasonLength sets the longest reason accepted, in characters
+// (default DefaultMaxReasonLength). n <= 0 keeps the default.
+func WithMaxReasonLength(n int) Option {
+	return func(c *validatorConfig) {
+		if n > 0 {
+			c.maxReasonLength = n
+		}
+	}
+}
+
+// Validator is one ticket system, compiled: its Pattern and URLTemplate are
+// parsed once by NewValidator. It is immutable and safe for concurrent use.
+// The zero value is not usable; build one with NewValidator or
+// Registry.Validator.
+type Validator struct {
+	sys     TicketSystem
+	cfg     validatorConfig
+	pattern pattern
+	tmpl    urlTemplate
+	label   string // the Label, or "Ticket Number"
+}
+
+// DefaultLabel is the Ticket Number Label used when a system has none.
+const DefaultLabel = "Ticket Number"
+
+// NewValidator checks and compiles sys: its Mode must be valid
+// (ErrInvalidMode), its Pattern must compile (ErrInvalidPattern) and its
+// URLTemplate must follow the template rules (ErrInvalidTemplate). Other
+// fields (name, ID, active) are the Registry's business and not checked
+// here.
+func NewValidator(sys TicketSystem, opts ...Option) (*Validator, error) {
+	cfg := defaultValidatorConfig()
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	if !sys.Mode.Valid() {
+		return nil, configErrorf(ErrInvalidMode, sys.Mode.String())
+	}
+	p, err := compilePattern(sys.Pattern, cfg.re2, cfg.matchTimeout, cfg.backtrackLimit)
+	if err != nil {
+		return nil, err
+	}
+	t, err := parseTemplate(sys.URLTemplate)
+	if err != nil {
+		return nil, err
+	}
+	label := trimSpace(sys.Label)
+	if label == "" {
+		label = DefaultLabel
+	}
+	return &Validator{sys: sys, cfg: cfg, pattern: p, tmpl: t, label: label}, nil
+}
+
+// System returns the configuration the Validator was built from.
+func (v *Validator) System() TicketSystem { return v.sys }
+
+// Validate checks a Submission against the system, in this order:
+// hygiene (both fields), the requirement mode, then the Pattern, which is
+// applied to any ticket number that was entered. On success the Result
+// holds the trimmed input and the resolved ticket link.
+//
+// Every failure is a *ValidationError whose Err is a sentinel
+// (ErrMalformed, ErrTicketRequired, ErrReasonRequired,
+// ErrTicketOrReasonRequired, ErrTicketFormat, ErrPatternTimeout) and whose
+// Message can be shown to the user.
+//
+// Validate does not allocate when it succeeds, except for the Result's URL
+// when the system has a URLTemplate (one allocation).
+func (v *Validator) Validate(ctx context.Context, s Submission) (Result, error) {
+	ticket := trimSpace(s.TicketNumber)
+	reason := trimSpace(s.Reason)
+	if err := v.checkTicketHygiene(ticket); err != nil {
+		return Result{}, err
+	}
+	if err := v.checkReasonHygiene(reason); err != nil {
+		return Result{}, err
+	}
+	if field, err := v.sys.Mode.unmet(ticket != "", reason != ""); err != nil {
+		return Result{}, v.requirementError(field, err)
+	}
+	if ticket != "" {
+		if err := v.matchPattern(ticket); err != nil {
+			return Result{}, err
+		}
+	}
+	return Result{TicketNumber: ticket, Reason: reason, URL: v.resolve(ticket)}, nil
+}
+
+// CheckTicketNumber checks a ticket number alone, as an admin's "Test
+// Validation" does: hygiene and Pattern, no requirement mode and no reason.
+// An empty ticket number is ErrTicketRequired.
+func (v *Validator) CheckTicketNumber(ctx context.Context, ticketNumber string) (Result, error) {
+	ticket := trimSpace(ticketNumber)
+	if ticket == "" {
+		return Result{}, v.requirementError(FieldTicketNumber, ErrTicketRequired)
+	}
+	if err := v.checkTicketHygiene(ticket); err != nil {
+		return Result{}, err
+	}
+	if err := v.matchPattern(ticket); err != nil {
+		return Result{}, err
+	}
+	return Result{TicketNumber: ticket, URL: v.resolve(ticket)}, nil
+}
+
+// ResolveURL returns the View Ticket link for ticketNumber: the system's
+// URLTemplate with every $TICKETID replaced by the trimmed,
+// percent-encoded ticket number. It returns "" and no error when the system
+// has no template. It applies hygiene (ErrMalformed) and refuses an empty
+// ticket number (ErrTicketRequired), but does not apply the Pattern, so it
+// can link ticket numbers recorded under an older pattern. The result
+// always has the template's scheme and host. It makes at most one
+// allocation.
+func (v *Validator) ResolveURL(ticketNumber string) (string, error) {
+	if v.tmpl.parts == nil {
+		return "", nil
+	}
+	ticket := trimSpace(ticketNumber)
+	if ticket == "" {
+		return "", v.requirementError(FieldTicketNumber, ErrTicketRequired)
+	}
+	if err := v.checkTicketHygiene(ticket); err != nil {
+		return "", err
+	}
+	return v.tmpl.resolve(ticket), nil
+}
+
+func (v *Validator) resolve(ticket string) string {
+	if ticket == "" {
+		return ""
+	}
+	return v.tmpl.resolve(ticket)
+}
+
+func (v *Validator) matchPattern(ticket string) error {
+	ok, err := v.pattern.match(ticket)
+	if err != nil {
+		return &ValidationError{Field: FieldTicketNumber, Err: err,
+			Message: v.label + " could not be checked against the required format; contact your administrator"}
+	}
+	if !ok {
+		msg := v.sys.ErrorMessage
+		if trimSpace(msg) == "" {
+			msg = v.label + " is not in the required format"
+		}
+		return &ValidationError{Field: FieldTicketNumber, Err: ErrTicketFormat, Message: msg}
+	}
+	return nil
+}
+
+// checkTicketHygiene and checkReasonHygiene keep the common case (short
+// printable ASCII) inline in Validate.
+func (v *Validator) checkTicketHygiene(ticket string) error {
+	if len(ticket) <= v.cfg.maxTicketLength && printableASCII(ticket) {
+		return nil
+	}
+	return ticketHygieneError(v.label, ticket, v.cfg.maxTicketLength)
+}
+
+func (v *Validator) checkReasonHygiene(reason string) error {
+	if len(reason) <= v.cfg.maxReasonLength && printableASCII(reason) {
+		return nil
+	}
+	return reasonHygieneError(reason, v.cfg.maxReasonLength)
+}
+
+// ticketHygieneError returns the *ValidationError for a ticket number that
+// fails hygiene, or nil. label names the field in the message.
+func ticketHygieneError(label, ticket string, max int) error {
+	switch checkTicketNumber(ticket, max) {
+	case inputOK:
+		return nil
+	case inputTooLong:
+		return &ValidationError{Field: FieldTicketNumber, Err: ErrMalformed,
+			Message: label + " is too long (at most " + strconv.Itoa(max) + " characters)"}
+	default:
+		return &ValidationError{Field: FieldTicketNumber, Err: ErrMalformed,
+			Message: label + " contains characters that are not allowed"}
+	}
+}
+
+// reasonHygieneError is ticketHygieneError for the reason.
+func reasonHygieneError(reason string, max int) error {
+	switch checkReason(reason, max) {
+	case inputOK:
+		return nil
+	case inputTooLong:
+		return &ValidationError{Field: FieldReason, Err: ErrMalformed,
+			Message: "Reason is too long (at most " + strconv.Itoa(max) + " characters)"}
+	default:
+		return &ValidationError{Field: FieldReason, Err: ErrMalformed,
+			Message: "Reason contains characters that are not allowed"}
+	}
+}
+
+func (v *Validator) requirementError(field Field, err error) error {
+	var msg string
+	switch err {
+	case ErrTicketRequired:
+		msg = v.label + " is required"
+	case ErrReasonRequired:
+		msg = "Reason is required"
+	case ErrTicketOrReasonRequired:
+		msg = v.label + " or reason is required"
+	default:
+		msg = "Invalid requirement mode; contact your administrator"
+	}
+	return &ValidationError{Field: field, Err: err, Message: msg}
+}
