@@ -63,6 +63,10 @@ func (r *Registry) CheckAccess(ctx context.Context, req AccessRequest) (AuditRec
 	}
 	res, sys, denial := r.decide(ctx, req)
 	rec.TicketSystemID, rec.TicketSystemName = sys.ID, sys.Name
+	if sys.ID == "" {
+		// An unknown system: record which one was asked for.
+		rec.TicketSystemID = req.TicketSystemID
+	}
 	if denial == nil {
 		rec.Outcome = OutcomeGranted
 		rec.TicketNumber, rec.Reason, rec.URL = res.TicketNumber, res.Reason, res.URL
@@ -100,6 +104,7 @@ func (r *Registry) markDenied(rec *AuditRecord, req AccessRequest, denial error)
 	rec.SecretID = escapeInput(req.Secret.ID, maxIdentityLength)
 	rec.SecretName = escapeInput(req.Secret.Name, maxIdentityLength)
 	rec.Action = Action(escapeInput(string(req.Action), maxIdentityLength))
+	rec.TicketSystemID = escapeInput(rec.TicketSystemID, maxIdentityLength)
 	rec.TicketNumber = escapeInput(trimSpace(req.Submission.TicketNumber), r.inputLimits.maxTicketLength)
 	rec.Reason = escapeInput(trimSpace(req.Submission.Reason), r.inputLimits.maxReasonLength)
 	rec.URL = ""
@@ -117,12 +122,32 @@ func (r *Registry) decide(ctx context.Context, req AccessRequest) (Result, Ticke
 	if !req.Secret.takesTicket() {
 		return r.decideWithoutTicket(ctx, req)
 	}
-	v, err := r.Validator(ctx, req.TicketSystemID)
+	sys, err := r.selectSystem(ctx, req.TicketSystemID)
 	if err != nil {
-		return Result{}, TicketSystem{}, err
+		return Result{}, sys, selectionError(err)
+	}
+	v, err := r.compiled(sys)
+	if err != nil {
+		return Result{}, sys, err
 	}
 	res, err := v.Validate(ctx, req.Submission)
-	return res, v.sys, err
+	return res, sys, err
+}
+
+// selectionError gives a failure to pick the ticket system a message for
+// the user; Err keeps the Registry's error, so errors.Is still finds
+// ErrNotFound, ErrInactive or ErrNoDefault.
+func selectionError(err error) error {
+	var msg string
+	switch {
+	case errors.Is(err, ErrNoDefault):
+		msg = "No ticket system is available; contact your administrator"
+	case errors.Is(err, ErrNotFound), errors.Is(err, ErrInactive):
+		msg = "The chosen ticket system is not available; choose another"
+	default:
+		return err // the Store failed: not the user's doing
+	}
+	return &ValidationError{Field: FieldTicketSystem, Message: msg, Err: err}
 }
 
 // decideWithoutTicket handles a secret that prompts for nothing.
@@ -131,7 +156,7 @@ func (r *Registry) decideWithoutTicket(ctx context.Context, req AccessRequest) (
 	if req.TicketSystemID != "" {
 		var err error
 		if sys, err = r.selectSystem(ctx, req.TicketSystemID); err != nil {
-			return Result{}, TicketSystem{}, err
+			return Result{}, sys, selectionError(err)
 		}
 	}
 	if trimSpace(req.Submission.TicketNumber) != "" {

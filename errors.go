@@ -69,10 +69,11 @@ var (
 // means the error is not about one user input.
 type Field string
 
-// The fields of a Submission.
+// The fields of a Submission, and the ticket system the user picked.
 const (
 	FieldTicketNumber Field = "ticketNumber"
 	FieldReason       Field = "reason"
+	FieldTicketSystem Field = "ticketSystem"
 )
 
 // ValidationError reports why a Submission (or a configuration) was

@@ -97,10 +97,17 @@ func (t urlTemplate) resolve(ticket string) string {
 }
 
 // unreserved reports RFC 3986's unreserved characters: ASCII letters,
-// digits and "-._~". Everything else is percent-encoded.
+// digits and "-._~". Everything else is percent-encoded. The two masks
+// hold one bit per byte value below 128.
 func unreserved(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '-' || c == '.' || c == '_' || c == '~'
+	const (
+		lo = 1<<'-' | 1<<'.' | (1<<10-1)<<'0'
+		hi = (1<<26-1)<<('A'-64) | 1<<('_'-64) | (1<<26-1)<<('a'-64) | 1<<('~'-64)
+	)
+	if c < 64 {
+		return lo>>c&1 != 0
+	}
+	return c < 128 && hi>>(c-64)&1 != 0
 }
 
 func encodedLen(s string) int {
@@ -113,16 +120,19 @@ func encodedLen(s string) int {
 	return n
 }
 
+// writeEncoded writes s percent-encoded, copying runs of unreserved bytes
+// whole.
 func writeEncoded(b *strings.Builder, s string) {
 	const hex = "0123456789ABCDEF"
+	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if unreserved(c) {
-			b.WriteByte(c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(hex[c>>4])
-		b.WriteByte(hex[c&15])
+		b.WriteString(s[start:i])
+		b.Write([]byte{'%', hex[c>>4], hex[c&15]})
+		start = i + 1
 	}
+	b.WriteString(s[start:])
 }

@@ -362,7 +362,9 @@ func (r *Registry) Test(ctx context.Context, id, ticketNumber string) (Result, e
 	return v.CheckTicketNumber(ctx, ticketNumber)
 }
 
-// selectSystem returns the active system id, or the default for "".
+// selectSystem returns the active system id, or the default for "". A
+// retired system is returned with ErrInactive, so the caller can record
+// which one was refused.
 func (r *Registry) selectSystem(ctx context.Context, id string) (TicketSystem, error) {
 	if id == "" {
 		return r.Default(ctx)
@@ -372,7 +374,7 @@ func (r *Registry) selectSystem(ctx context.Context, id string) (TicketSystem, e
 		return TicketSystem{}, err
 	}
 	if !sys.Active {
-		return TicketSystem{}, configErrorf(ErrInactive, quote(id)+" cannot be chosen")
+		return sys, configErrorf(ErrInactive, quote(id)+" cannot be chosen")
 	}
 	return sys, nil
 }
