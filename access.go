@@ -11,9 +11,11 @@ import (
 // for access to it. The zero value is incomplete and is denied as
 // ErrInvalidRequest.
 type AccessRequest struct {
-	// User identifies who is asking (a user name or ID). Required.
+	// User identifies who is asking (a user name or ID). Required, without
+	// surrounding white space or control characters.
 	User string
 	// Secret is the secret being opened, with its Security-tab settings.
+	// Its ID is required, with the same rules as User.
 	Secret Secret
 	// Action is the screen the user is on: ActionView (Comment screen) or
 	// ActionRequestAccess (Request Access screen). Required.
@@ -83,6 +85,7 @@ func (r *Registry) CheckAccess(ctx context.Context, req AccessRequest) (AuditRec
 			r.markDenied(&rec, req, denial)
 		} else {
 			denial = fmt.Errorf("%w: %w (denied: %w)", ErrAuditFailed, err, denial)
+			rec.DenialCode, rec.DenialMessage = DenialCode(denial), denialMessage(denial)
 		}
 		return rec, denial
 	}
@@ -94,12 +97,7 @@ func (r *Registry) CheckAccess(ctx context.Context, req AccessRequest) (AuditRec
 func (r *Registry) markDenied(rec *AuditRecord, req AccessRequest, denial error) {
 	rec.Outcome = OutcomeDenied
 	rec.DenialCode = DenialCode(denial)
-	var ve *ValidationError
-	if errors.As(denial, &ve) {
-		rec.DenialMessage = ve.Message
-	} else {
-		rec.DenialMessage = denial.Error()
-	}
+	rec.DenialMessage = denialMessage(denial)
 	rec.User = escapeInput(req.User, maxIdentityLength)
 	rec.SecretID = escapeInput(req.Secret.ID, maxIdentityLength)
 	rec.SecretName = escapeInput(req.Secret.Name, maxIdentityLength)
@@ -109,6 +107,31 @@ func (r *Registry) markDenied(rec *AuditRecord, req AccessRequest, denial error)
 	rec.Reason = escapeInput(trimSpace(req.Submission.Reason), r.inputLimits.maxReasonLength)
 	rec.URL = ""
 }
+
+// denialMessage is the text a denied record keeps: the user-facing Message
+// of a *ValidationError (also when the record then failed to be stored, as
+// that is what the user must fix); the (escaped) detail of an invalid request, which
+// the host built; and a fixed sentence for everything else, so that a
+// store's error text (which may name a server or echo a query) never
+// reaches the trail or the user.
+func denialMessage(err error) string {
+	var ve *ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return ve.Message
+	case errors.Is(err, ErrAuditFailed):
+		return "Access could not be recorded, so it was denied; try again later"
+	case errors.Is(err, ErrInvalidRequest):
+		return escapeInput(err.Error(), maxDenialDetail)
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return "The request was cancelled before access was checked"
+	default:
+		return "Access could not be checked; try again later"
+	}
+}
+
+// maxDenialDetail caps the detail kept in DenialMessage, in characters.
+const maxDenialDetail = 1024
 
 // decide applies the rules of CheckAccess and returns what was accepted,
 // the ticket system that was used (zero when none), and the denial.
@@ -176,8 +199,12 @@ func checkRequest(req AccessRequest) error {
 		{"User", req.User},
 		{"Secret.ID", req.Secret.ID},
 	} {
-		if trimSpace(f.value) == "" {
+		if f.value == "" {
 			return configErrorf(ErrInvalidRequest, f.name+" is required")
+		}
+		// " alice" and "alice" must not become two users in the trail.
+		if trimSpace(f.value) != f.value {
+			return configErrorf(ErrInvalidRequest, f.name+" "+quote(f.value)+" has surrounding white space")
 		}
 		if checkTicketNumber(f.value, maxIdentityLength) != inputOK {
 			return configErrorf(ErrInvalidRequest, f.name+" "+quote(f.value)+" must be valid text without control characters, at most 256 characters")

@@ -73,7 +73,8 @@ type AuditRecord struct {
 }
 
 // TicketLinkHTML renders the record's ticket number for an HTML page: a
-// link through URL when URL is an absolute http or https URL, otherwise
+// link through URL when URL is an absolute http or https URL without user
+// info, otherwise
 // the ticket number as text. Everything is escaped by html/template, so a
 // hostile ticket number or URL cannot inject markup or script. It returns
 // "" when the record has no ticket number. Safe for concurrent use.
@@ -97,10 +98,11 @@ var ticketLinkTemplate = sync.OnceValue(func() *template.Template {
 		`{{if .URL}}<a href="{{.URL}}" rel="noopener noreferrer">{{.Ticket}}</a>{{else}}{{.Ticket}}{{end}}`))
 })
 
-// isWebURL reports whether s is an absolute http or https URL with a host.
+// isWebURL reports whether s is an absolute http or https URL with a host
+// and without user info (a link must not carry credentials).
 func isWebURL(s string) bool {
 	u, err := url.Parse(s)
-	if err != nil || u.Host == "" || u.Opaque != "" {
+	if err != nil || u.Host == "" || u.Opaque != "" || u.User != nil {
 		return false
 	}
 	return u.Scheme == "http" || u.Scheme == "https"

@@ -132,11 +132,13 @@ func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // denialCodes maps each sentinel to the stable code recorded in a denied
 // AuditRecord. Order matters only for errors that wrap several sentinels:
-// the first match wins.
+// the first match wins, so ErrAuditFailed, which wraps the denial it could
+// not record, comes first.
 var denialCodes = [...]struct {
 	err  error
 	code string
 }{
+	{ErrAuditFailed, "audit_failed"},
 	{ErrTicketRequired, "ticket_required"},
 	{ErrReasonRequired, "reason_required"},
 	{ErrTicketOrReasonRequired, "ticket_or_reason_required"},
@@ -151,8 +153,11 @@ var denialCodes = [...]struct {
 	{ErrNotFound, "not_found"},
 	{ErrInactive, "inactive"},
 	{ErrNoDefault, "no_default"},
+	{ErrDuplicateName, "duplicate_name"},
+	{ErrDuplicateID, "duplicate_id"},
+	{ErrVersionConflict, "version_conflict"},
+	{ErrDefaultSystem, "default_system"},
 	{ErrInvalidRequest, "invalid_request"},
-	{ErrAuditFailed, "audit_failed"},
 }
 
 // DenialCode returns the stable, machine-readable code for err as it is

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dlclark/regexp2/v2"
+	"github.com/dlclark/regexp2/v2/syntax"
 )
 
 // Pattern limits and defaults.
@@ -48,8 +49,7 @@ func compilePattern(expr string, re2 bool, timeout time.Duration, backtrackLimit
 	}
 	re, err := regexp2.Compile(expr, opts, regexp2.OptionMaxBacktrackingStackSize(backtrackLimit))
 	if err != nil {
-		// regexp2's message names the problem and quotes the pattern.
-		return pattern{}, configErrorf(ErrInvalidPattern, err.Error())
+		return pattern{}, configErrorf(ErrInvalidPattern, quote(expr)+": "+parseProblem(err))
 	}
 	re.MatchTimeout = timeout
 	return pattern{re: re}, nil
@@ -76,6 +76,20 @@ func (p pattern) match(s string) (matched bool, err error) {
 		return false, fmt.Errorf("%w: %v", ErrPatternTimeout, err)
 	}
 	return matched, nil
+}
+
+// parseProblem describes a compile error without regexp2's copy of the
+// whole pattern, which would put unbounded, unescaped input in the text.
+func parseProblem(err error) string {
+	msg := err.Error()
+	var se *syntax.Error
+	if errors.As(err, &se) {
+		msg = string(se.Code)
+		if len(se.Args) > 0 {
+			msg = fmt.Sprintf(msg, se.Args...)
+		}
+	}
+	return escapeInput(msg, 200)
 }
 
 var errPatternPanic = fmt.Errorf("%w: regex engine failed during the match", ErrPatternTimeout)

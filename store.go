@@ -8,8 +8,9 @@ import (
 
 // SystemStore keeps ticket systems. It stores what it is given: the rules
 // live in the Registry, which changes systems only through UpdateSystems.
-// Implementations must be safe for concurrent use, and UpdateSystems must be
-// atomic across every process that shares the store.
+// Implementations must be safe for concurrent use, UpdateSystems must be
+// atomic across every process that shares the store, and every read must
+// see the latest completed write (no stale replicas).
 type SystemStore interface {
 	// GetSystem returns the system with that ID, or an error wrapping
 	// ErrNotFound.
@@ -21,8 +22,11 @@ type SystemStore interface {
 	// of every stored system (in ListSystems order) and writes the systems fn
 	// returns, each one inserted or replaced by ID, as one unit: no other
 	// UpdateSystems runs in between, and either all of them are written or
-	// none. If fn returns an error, nothing is written and UpdateSystems
-	// returns that error unchanged. fn may be called more than once (a SQL
+	// none. When the same ID appears twice in the batch, the later one wins.
+	// A system with an empty ID is refused with an error wrapping
+	// ErrInvalidSystem, and then nothing is written. If fn returns an error,
+	// nothing is written and UpdateSystems returns an error that errors.Is
+	// and errors.As match to fn's. fn may be called more than once (a SQL
 	// store retries on serialization failures), so it must not have effects
 	// beyond its return values, and it must not call the store.
 	UpdateSystems(ctx context.Context, fn func(current []TicketSystem) (changed []TicketSystem, err error)) error
@@ -36,7 +40,9 @@ type AuditStore interface {
 	// rec.Seq passed in is ignored.
 	AppendAudit(ctx context.Context, rec AuditRecord) (AuditRecord, error)
 	// AuditByTicket returns the records whose TicketNumber equals
-	// ticketNumber exactly, oldest first.
+	// ticketNumber exactly (case-sensitive), in append (Seq) order, and an
+	// empty result for an unknown ticket number. Records without a ticket
+	// number are not listed: ticketNumber "" returns none.
 	AuditByTicket(ctx context.Context, ticketNumber string) ([]AuditRecord, error)
 }
 

@@ -22,7 +22,9 @@ type urlTemplate struct {
 
 // parseTemplate checks tmpl against the template rules:
 //   - an absolute http or https URL with a host, already percent-encoded:
-//     printable ASCII only, no space and none of `"<>\^{|}` and backquote;
+//     printable ASCII only, none of `"<>\^{|}` and backquote; a space is
+//     taken as %20, so Secret Server's BMC sample ('Incident Number')
+//     can be pasted as it is printed;
 //   - no user info (a link in an audit log must not carry credentials);
 //   - at least one $TICKETID, and every one in the path, query or fragment,
 //     never in the scheme or the authority (user info, host, port).
@@ -39,6 +41,7 @@ func parseTemplate(tmpl string) (urlTemplate, error) {
 	if len(tmpl) > maxTemplateLength {
 		return urlTemplate{}, bad("too long")
 	}
+	tmpl = strings.ReplaceAll(strings.TrimSpace(tmpl), " ", "%20")
 	for i := 0; i < len(tmpl); i++ {
 		if c := tmpl[i]; c <= ' ' || c >= 0x7f || strings.IndexByte("\"<>\\^`{|}", c) >= 0 {
 			return urlTemplate{}, bad("must be a percent-encoded URL: character " + quote(tmpl[i:i+1]) + " not allowed")

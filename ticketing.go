@@ -346,12 +346,18 @@ func (r *Registry) Validator(ctx context.Context, id string) (*Validator, error)
 	return r.compiled(sys)
 }
 
-// Test checks ticketNumber against system id as an admin's "Test
-// Validation" does: hygiene and Pattern (and, once connectors exist, the
-// live lookup), on active and retired systems alike. The reason
-// requirement does not apply and nothing is stored.
+// Test checks ticketNumber against system id ("" = the default) as an
+// admin's "Test Validation" does: hygiene and Pattern (and, once
+// connectors exist, the live lookup), on active and retired systems alike.
+// The reason requirement does not apply and nothing is stored.
 func (r *Registry) Test(ctx context.Context, id, ticketNumber string) (Result, error) {
-	sys, err := r.store.GetSystem(ctx, id)
+	var sys TicketSystem
+	var err error
+	if id == "" {
+		sys, err = r.Default(ctx)
+	} else {
+		sys, err = r.store.GetSystem(ctx, id)
+	}
 	if err != nil {
 		return Result{}, err
 	}

@@ -33,9 +33,10 @@ func defaultValidatorConfig() validatorConfig {
 func WithRE2() Option { return func(c *validatorConfig) { c.re2 = true } }
 
 // WithMatchTimeout bounds each pattern match (default DefaultMatchTimeout).
-// A match that runs longer is denied with ErrPatternTimeout. d <= 0 keeps
-// the default: a match without a bound is never what a security check
-// wants.
+// A match that runs longer is denied with ErrPatternTimeout. regexp2 reads
+// a coarse clock that ticks every 100 ms, so a match may run up to about
+// 200 ms past d before it is stopped. d <= 0 keeps the default: a match
+// without a bound is never what a security check wants.
 func WithMatchTimeout(d time.Duration) Option {
 	return func(c *validatorConfig) {
 		if d > 0 {
