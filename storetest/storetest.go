@@ -1,0 +1,983 @@
+// Package storetest is the conformance suite for implementations of
+// ticketing.Store. The Registry keeps its rules (one default, unique active
+// names, no lost edit) only as well as the Store keeps the contract written
+// on ticketing.SystemStore and ticketing.AuditStore; this suite checks that
+// contract, so every Store, the embedded MemoryStore and third-party ones
+// alike, is held to the same standard.
+//
+// # What it checks
+//
+// Systems:
+//   - GetSystem of an unknown ID returns an error wrapping
+//     ticketing.ErrNotFound; IDs match exactly (case-sensitive, no prefixes).
+//   - UpdateSystems inserts and replaces by ID, shows fn every stored system
+//     in first-insert order, keeps ListSystems in first-insert order
+//     (replacing a system does not move it), and stores every field of a
+//     TicketSystem unchanged (long and non-ASCII text, large Versions).
+//   - Values handed out are copies: changing what ListSystems returned, the
+//     slice fn was given, or the slice fn returned does not change the store.
+//   - If fn returns an error, nothing is written and UpdateSystems returns an
+//     error that matches fn's with errors.Is and errors.As.
+//   - A changed set holding a system with an empty ID is refused with an
+//     error, and none of that batch is written.
+//   - UpdateSystems is an atomic read-modify-write under concurrency:
+//     increments from many goroutines are never lost, an insert-if-absent
+//     race has exactly one winner, and concurrent readers never see half a
+//     batch or a value older than one they have already seen.
+//
+// Audit:
+//   - AppendAudit ignores the Seq passed in, assigns 1, 2, 3, ... with no
+//     gaps and no repeats, also under concurrent appends, and returns the
+//     record as stored.
+//   - Records come back field for field as appended, including long escaped
+//     text and non-ASCII text.
+//   - AuditByTicket returns exact matches only (not prefixes, not other
+//     cases, no trailing-space or LIKE-wildcard matching), oldest first (in
+//     append order, whatever the records' Time), and an empty result, not an
+//     error, for an unknown ticket number.
+//
+// Cancellation: every method called with a cancelled context returns an
+// error wrapping context.Canceled and writes nothing.
+//
+// # Times
+//
+// A SQL store may lose Go's monotonic clock reading and the time's location,
+// and keeps microseconds at best. The suite therefore appends times that
+// carry no sub-microsecond part (some with a monotonic reading, some in a
+// non-UTC zone) and compares the Time of a stored record with time.Time.Equal
+// after Truncate(time.Microsecond), in UTC. A store must keep at least
+// microsecond precision, and the instant; it need not keep the location.
+//
+// # Using it
+//
+// A third party runs the suite from its own tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) ticketing.Store {
+//			db := openTestDatabase(t) // a fresh, empty database
+//			t.Cleanup(func() { db.Close() })
+//			return mystore.New(db)
+//		})
+//	}
+//
+// newStore is called once per sub-test and must return an empty store: no
+// systems and no audit records, with the audit sequence starting at 1. The
+// sub-tests run one after another (none calls t.Parallel), so newStore may
+// reuse one database server as long as each store it returns starts empty.
+// Use t.Cleanup inside newStore to release what it opened.
+//
+// The package uses only the standard library, so importing it adds no
+// dependency to a store's module.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ticketgate/ticketing"
+)
+
+// Run runs the conformance suite against the Store implementation that
+// newStore builds, one sub-test per property, each on a fresh store from
+// newStore. newStore must return an empty store (see the package
+// documentation); it may call t.Fatal if it cannot build one.
+func Run(t *testing.T, newStore func(t *testing.T) ticketing.Store) {
+	t.Helper()
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s ticketing.Store)
+	}{
+		{"GetSystemNotFound", testGetSystemNotFound},
+		{"UpdateSystemsInsertAndReplace", testInsertAndReplace},
+		{"UpdateSystemsFirstInsertOrder", testFirstInsertOrder},
+		{"UpdateSystemsNothingChanged", testNothingChanged},
+		{"SystemFieldsRoundTrip", testSystemFieldsRoundTrip},
+		{"SystemsAreCopies", testSystemsAreCopies},
+		{"UpdateSystemsFnError", testFnError},
+		{"UpdateSystemsEmptyID", testEmptyID},
+		{"UpdateSystemsConcurrentIncrements", testConcurrentIncrements},
+		{"UpdateSystemsConcurrentInserts", testConcurrentInserts},
+		{"ConcurrentReadersAndWriters", testReadersAndWriters},
+		{"AppendAuditSeq", testAppendAuditSeq},
+		{"AppendAuditConcurrent", testAppendAuditConcurrent},
+		{"AuditFieldsRoundTrip", testAuditFieldsRoundTrip},
+		{"AuditByTicketExactMatch", testAuditByTicketExact},
+		{"AuditByTicketOldestFirst", testAuditByTicketOrder},
+		{"AuditByTicketUnknown", testAuditByTicketUnknown},
+		{"CancelledContext", testCancelledContext},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			if s == nil {
+				t.Fatal("newStore returned nil")
+			}
+			assertEmpty(t, s)
+			tc.fn(t, s)
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+// assertEmpty fails the test at once when newStore did not return an empty
+// store, since every check below relies on it.
+func assertEmpty(t *testing.T, s ticketing.Store) {
+	t.Helper()
+	all, err := s.ListSystems(context.Background())
+	if err != nil {
+		t.Fatalf("ListSystems on a new store: %v", err)
+	}
+	if len(all) != 0 {
+		t.Fatalf("newStore must return an empty store; ListSystems returned %d systems", len(all))
+	}
+}
+
+func list(t *testing.T, s ticketing.Store) []ticketing.TicketSystem {
+	t.Helper()
+	all, err := s.ListSystems(context.Background())
+	if err != nil {
+		t.Fatalf("ListSystems: %v", err)
+	}
+	return all
+}
+
+func get(t *testing.T, s ticketing.Store, id string) ticketing.TicketSystem {
+	t.Helper()
+	sys, err := s.GetSystem(context.Background(), id)
+	if err != nil {
+		t.Fatalf("GetSystem(%q): %v", id, err)
+	}
+	return sys
+}
+
+// put writes systems with one UpdateSystems call and returns what fn was
+// shown.
+func put(t *testing.T, s ticketing.Store, systems ...ticketing.TicketSystem) []ticketing.TicketSystem {
+	t.Helper()
+	var seen []ticketing.TicketSystem
+	err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+		seen = cur
+		return append([]ticketing.TicketSystem(nil), systems...), nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSystems: %v", err)
+	}
+	return seen
+}
+
+func appendAudit(t *testing.T, s ticketing.Store, rec ticketing.AuditRecord) ticketing.AuditRecord {
+	t.Helper()
+	got, err := s.AppendAudit(context.Background(), rec)
+	if err != nil {
+		t.Fatalf("AppendAudit: %v", err)
+	}
+	return got
+}
+
+func byTicket(t *testing.T, s ticketing.Store, ticket string) []ticketing.AuditRecord {
+	t.Helper()
+	got, err := s.AuditByTicket(context.Background(), ticket)
+	if err != nil {
+		t.Fatalf("AuditByTicket(%q): %v", ticket, err)
+	}
+	return got
+}
+
+// system returns an active system with every text field set.
+func system(id, name string) ticketing.TicketSystem {
+	return ticketing.TicketSystem{
+		ID:           id,
+		Name:         name,
+		Description:  "Description of " + name,
+		Active:       true,
+		Label:        "Incident number",
+		Mode:         ticketing.TicketAndReasonRequired,
+		Pattern:      `^INC\d{7}$`,
+		ErrorMessage: "Use INC and seven digits",
+		URLTemplate:  "https://tickets.example.com/view?id=$TICKETID",
+		Version:      1,
+	}
+}
+
+func ids(systems []ticketing.TicketSystem) []string {
+	out := make([]string, len(systems))
+	for i, s := range systems {
+		out[i] = s.ID
+	}
+	return out
+}
+
+func equalStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func checkSystems(t *testing.T, what string, got, want []ticketing.TicketSystem) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d systems %q, want %d systems %q", what, len(got), ids(got), len(want), ids(want))
+		return
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("%s: system %d:\n got  %+v\n want %+v", what, i, got[i], want[i])
+		}
+	}
+}
+
+// sameInstant compares times as the package documentation says: Equal
+// after truncation to the microsecond, in UTC.
+func sameInstant(a, b time.Time) bool {
+	return a.Truncate(time.Microsecond).UTC().Equal(b.Truncate(time.Microsecond).UTC())
+}
+
+// sameRecord reports whether two audit records are equal field for field,
+// Time compared with sameInstant.
+func sameRecord(got, want ticketing.AuditRecord) bool {
+	gt, wt := got.Time, want.Time
+	got.Time, want.Time = time.Time{}, time.Time{}
+	return got == want && sameInstant(gt, wt)
+}
+
+func checkRecord(t *testing.T, what string, got, want ticketing.AuditRecord) {
+	t.Helper()
+	if !sameRecord(got, want) {
+		t.Errorf("%s:\n got  %+v\n want %+v", what, got, want)
+	}
+}
+
+func checkRecords(t *testing.T, what string, got, want []ticketing.AuditRecord) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: got %d records (seqs %v), want %d (seqs %v)", what, len(got), seqs(got), len(want), seqs(want))
+		return
+	}
+	for i := range want {
+		checkRecord(t, fmt.Sprintf("%s: record %d", what, i), got[i], want[i])
+	}
+}
+
+func seqs(recs []ticketing.AuditRecord) []int64 {
+	out := make([]int64, len(recs))
+	for i, r := range recs {
+		out[i] = r.Seq
+	}
+	return out
+}
+
+// microNow is time.Now with its monotonic reading kept and the
+// sub-microsecond part dropped, so that a store keeping microseconds can
+// give it back exactly whether it truncates or rounds.
+func microNow() time.Time {
+	now := time.Now()
+	return now.Add(-time.Duration(now.Nanosecond() % 1000))
+}
+
+// record returns a denied-looking audit record with every field set.
+func record(ticket string, i int) ticketing.AuditRecord {
+	return ticketing.AuditRecord{
+		Seq:              0,
+		Time:             microNow(),
+		Action:           ticketing.ActionRequestAccess,
+		SecretID:         fmt.Sprintf("secret-%d", i),
+		SecretName:       fmt.Sprintf("Secret %d", i),
+		User:             fmt.Sprintf("user%d@example.com", i),
+		TicketSystemID:   "sn",
+		TicketSystemName: "ServiceNow",
+		TicketNumber:     ticket,
+		Reason:           fmt.Sprintf("reason %d", i),
+		URL:              "https://tickets.example.com/view?id=" + ticket,
+		Outcome:          ticketing.OutcomeGranted,
+	}
+}
+
+func isCanceled(err error) bool { return errors.Is(err, context.Canceled) }
+
+// ---------------------------------------------------------------------------
+// systems
+
+func testGetSystemNotFound(t *testing.T, s ticketing.Store) {
+	ctx := context.Background()
+	if _, err := s.GetSystem(ctx, "missing"); !errors.Is(err, ticketing.ErrNotFound) {
+		t.Errorf("GetSystem(missing) on an empty store: err = %v, want one wrapping ticketing.ErrNotFound", err)
+	}
+	put(t, s, system("sys-1", "One"), system("Case-A", "Upper"), system("case-a", "Lower"))
+	for _, id := range []string{"sys", "sys-10", "SYS-1", "sys-1 ", "sys_1", "sys%", "CASE-A2", ""} {
+		if _, err := s.GetSystem(ctx, id); !errors.Is(err, ticketing.ErrNotFound) {
+			t.Errorf("GetSystem(%q): err = %v, want one wrapping ticketing.ErrNotFound (IDs match exactly)", id, err)
+		}
+	}
+	// IDs are case-sensitive: "Case-A" and "case-a" are two systems.
+	if got := get(t, s, "Case-A"); got.Name != "Upper" {
+		t.Errorf(`GetSystem("Case-A").Name = %q, want "Upper"`, got.Name)
+	}
+	if got := get(t, s, "case-a"); got.Name != "Lower" {
+		t.Errorf(`GetSystem("case-a").Name = %q, want "Lower"`, got.Name)
+	}
+	if got := get(t, s, "sys-1"); got != system("sys-1", "One") {
+		t.Errorf("GetSystem(sys-1) = %+v, want %+v", got, system("sys-1", "One"))
+	}
+}
+
+func testInsertAndReplace(t *testing.T, s ticketing.Store) {
+	a, b := system("a", "Alpha"), system("b", "Beta")
+	if seen := put(t, s, a, b); len(seen) != 0 {
+		t.Errorf("fn on an empty store was shown %d systems, want 0", len(seen))
+	}
+	checkSystems(t, "after inserting a, b", list(t, s), []ticketing.TicketSystem{a, b})
+
+	// fn sees every stored system, in ListSystems order.
+	b2 := b
+	b2.Name, b2.Active, b2.Version = "Beta 2", false, 2
+	seen := put(t, s, b2)
+	checkSystems(t, "what fn was shown", seen, []ticketing.TicketSystem{a, b})
+	checkSystems(t, "after replacing b", list(t, s), []ticketing.TicketSystem{a, b2})
+	if got := get(t, s, "b"); got != b2 {
+		t.Errorf("GetSystem(b) after replace = %+v, want %+v", got, b2)
+	}
+	if got := get(t, s, "a"); got != a {
+		t.Errorf("GetSystem(a) changed by a write that did not name it: %+v, want %+v", got, a)
+	}
+
+	// One batch may insert and replace at once.
+	a2, c := a, system("c", "Gamma")
+	a2.Default, a2.Version = true, 2
+	put(t, s, c, a2)
+	checkSystems(t, "after inserting c and replacing a in one batch", list(t, s), []ticketing.TicketSystem{a2, b2, c})
+}
+
+func testFirstInsertOrder(t *testing.T, s ticketing.Store) {
+	// IDs chosen so that neither lexical nor reverse order is insert order.
+	order := []string{"m", "z", "a", "q", "b"}
+	for _, id := range order[:3] {
+		put(t, s, system(id, "S "+id))
+	}
+	put(t, s, system("q", "S q"), system("b", "S b"))
+	if got := ids(list(t, s)); !equalStrings(got, order) {
+		t.Fatalf("ListSystems order = %q, want first-insert order %q", got, order)
+	}
+	// Replacing systems (in a different order) does not move them.
+	for _, id := range []string{"b", "m", "a"} {
+		sys := system(id, "Renamed "+id)
+		sys.Version = 7
+		put(t, s, sys)
+	}
+	if got := ids(list(t, s)); !equalStrings(got, order) {
+		t.Errorf("ListSystems order after replacements = %q, want first-insert order %q", got, order)
+	}
+	var seen []ticketing.TicketSystem
+	err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+		seen = cur
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSystems: %v", err)
+	}
+	if got := ids(seen); !equalStrings(got, order) {
+		t.Errorf("fn was shown systems in order %q, want first-insert order %q", got, order)
+	}
+}
+
+func testNothingChanged(t *testing.T, s ticketing.Store) {
+	a := system("a", "Alpha")
+	put(t, s, a)
+	for _, changed := range [][]ticketing.TicketSystem{nil, {}} {
+		err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+			return changed, nil
+		})
+		if err != nil {
+			t.Errorf("UpdateSystems with no changes (%#v): %v", changed, err)
+		}
+	}
+	checkSystems(t, "after writes of nothing", list(t, s), []ticketing.TicketSystem{a})
+}
+
+func testSystemFieldsRoundTrip(t *testing.T, s ticketing.Store) {
+	full := ticketing.TicketSystem{
+		ID:   "svc.now:prod_1-A",
+		Name: "Service Desk — Zürich 票务 ✓",
+		// 4096 characters, 2 bytes each in UTF-8: a store that limits bytes
+		// rather than characters cuts it.
+		Description:  strings.Repeat("é", 4096),
+		Active:       true,
+		Default:      true,
+		Label:        "Numéro d'incident",
+		Mode:         ticketing.TicketRequired,
+		Pattern:      `(?i)^(?<prefix>INC|RITM)[\d]{7}(?!\d)$`,
+		ErrorMessage: "Format: INC0000000\nor RITM0000000\t(seven digits)",
+		URLTemplate:  "https://sn.example.com/nav_to.do?uri=incident.do%3Fsysparm_query%3Dnumber%3D$TICKETID#$TICKETID",
+		HideComment:  true,
+		Version:      1<<40 + 3, // does not fit in 32 bits
+	}
+	zero := ticketing.TicketSystem{ID: "z"} // every other field the zero value
+	modes := make([]ticketing.TicketSystem, 0, 4)
+	for i, m := range []ticketing.RequirementMode{ticketing.ReasonRequired, ticketing.TicketAndReasonRequired, ticketing.TicketOrReasonRequired, ticketing.TicketRequired} {
+		sys := system(fmt.Sprintf("mode-%d", i), fmt.Sprintf("Mode %d", i))
+		sys.Mode = m
+		modes = append(modes, sys)
+	}
+	want := append([]ticketing.TicketSystem{full, zero}, modes...)
+	put(t, s, want...)
+	checkSystems(t, "ListSystems", list(t, s), want)
+	for _, w := range want {
+		if got := get(t, s, w.ID); got != w {
+			t.Errorf("GetSystem(%q):\n got  %+v\n want %+v", w.ID, got, w)
+		}
+	}
+	// And once more through a replace, so an UPDATE path is covered too.
+	full2 := full
+	full2.Active, full2.Default, full2.HideComment, full2.Version = false, false, false, full.Version+1
+	full2.Pattern, full2.URLTemplate, full2.Label = "", "", ""
+	put(t, s, full2)
+	if got := get(t, s, full.ID); got != full2 {
+		t.Errorf("GetSystem after replace:\n got  %+v\n want %+v", got, full2)
+	}
+}
+
+func testSystemsAreCopies(t *testing.T, s ticketing.Store) {
+	a, b := system("a", "Alpha"), system("b", "Beta")
+	put(t, s, a, b)
+
+	// Changing what ListSystems returned.
+	got := list(t, s)
+	got[0].Name, got[1].Active = "changed", false
+	_ = append(got[:1], system("x", "appended"))
+	checkSystems(t, "after changing a ListSystems result", list(t, s), []ticketing.TicketSystem{a, b})
+
+	// Changing the slice fn was shown, and returning nothing.
+	err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+		for i := range cur {
+			cur[i].Name = "changed in fn"
+			cur[i].Version = 99
+		}
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSystems: %v", err)
+	}
+	checkSystems(t, "after fn changed the slice it was shown", list(t, s), []ticketing.TicketSystem{a, b})
+
+	// Changing the returned slice after UpdateSystems has returned.
+	c := system("c", "Gamma")
+	changed := []ticketing.TicketSystem{c}
+	err = s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+		return changed, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSystems: %v", err)
+	}
+	changed[0].Name = "changed after the write"
+	checkSystems(t, "after changing the slice fn returned", list(t, s), []ticketing.TicketSystem{a, b, c})
+}
+
+// fnError is a custom error type, to check that errors.As still finds it.
+type fnError struct{ code int }
+
+func (e *fnError) Error() string { return fmt.Sprintf("storetest: fn failed with code %d", e.code) }
+
+func testFnError(t *testing.T, s ticketing.Store) {
+	a := system("a", "Alpha")
+	put(t, s, a)
+	sentinel := errors.New("storetest: fn refused")
+	a2 := a
+	a2.Name, a2.Version = "Alpha 2", 2
+	for _, tc := range []struct {
+		name string
+		err  error
+	}{
+		{"sentinel", sentinel},
+		{"wrapped registry sentinel", fmt.Errorf("checking: %w", ticketing.ErrDuplicateName)},
+		{"custom type", &fnError{code: 7}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+				// Return systems with the error: they must not be written.
+				return []ticketing.TicketSystem{a2, system("new", "New")}, tc.err
+			})
+			if !errors.Is(err, tc.err) {
+				t.Errorf("UpdateSystems returned %v, want fn's error %v", err, tc.err)
+			}
+			if errors.Is(tc.err, ticketing.ErrDuplicateName) && !errors.Is(err, ticketing.ErrDuplicateName) {
+				t.Errorf("UpdateSystems returned %v, which no longer wraps ticketing.ErrDuplicateName", err)
+			}
+			var fe *fnError
+			if _, custom := tc.err.(*fnError); custom && (!errors.As(err, &fe) || fe.code != 7) {
+				t.Errorf("errors.As(%v, *fnError) failed: fn's error must come back unchanged", err)
+			}
+			checkSystems(t, "after fn failed", list(t, s), []ticketing.TicketSystem{a})
+			if _, err := s.GetSystem(context.Background(), "new"); !errors.Is(err, ticketing.ErrNotFound) {
+				t.Errorf("GetSystem(new) after fn failed: err = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}
+
+func testEmptyID(t *testing.T, s ticketing.Store) {
+	a := system("a", "Alpha")
+	put(t, s, a)
+	a2 := a
+	a2.Name, a2.Version = "Alpha 2", 2
+	for _, tc := range []struct {
+		name    string
+		changed []ticketing.TicketSystem
+	}{
+		{"alone", []ticketing.TicketSystem{system("", "No ID")}},
+		{"last", []ticketing.TicketSystem{a2, system("b", "Beta"), system("", "No ID")}},
+		{"first", []ticketing.TicketSystem{system("", "No ID"), a2, system("b", "Beta")}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+				return tc.changed, nil
+			})
+			if !errors.Is(err, ticketing.ErrInvalidSystem) {
+				t.Errorf("UpdateSystems with an empty ID: err = %v, want an error wrapping ErrInvalidSystem", err)
+			}
+			checkSystems(t, "after a batch holding an empty ID", list(t, s), []ticketing.TicketSystem{a})
+		})
+	}
+}
+
+func testConcurrentIncrements(t *testing.T, s ticketing.Store) {
+	const goroutines, increments = 50, 20
+	counter := system("counter", "Counter")
+	counter.Version = 0
+	put(t, s, counter, system("other", "Other"))
+
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range goroutines {
+		wg.Go(func() {
+			<-start
+			for i := range increments {
+				err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+					for _, sys := range cur {
+						if sys.ID == "counter" {
+							sys.Version++
+							sys.Description = fmt.Sprintf("last written by goroutine %d, increment %d", g, i)
+							return []ticketing.TicketSystem{sys}, nil
+						}
+					}
+					return nil, errors.New("storetest: counter system missing")
+				})
+				if err != nil {
+					t.Errorf("goroutine %d increment %d: %v", g, i, err)
+					return
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if got, want := get(t, s, "counter").Version, int64(goroutines*increments); got != want {
+		t.Errorf("counter after %d concurrent read-modify-writes = %d, want %d: updates were lost", want, got, want)
+	}
+	if got := ids(list(t, s)); !equalStrings(got, []string{"counter", "other"}) {
+		t.Errorf("ListSystems after concurrent updates = %q, want [counter other]", got)
+	}
+}
+
+func testConcurrentInserts(t *testing.T, s ticketing.Store) {
+	const goroutines = 50
+	errExists := errors.New("storetest: already there")
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []int
+	)
+	start := make(chan struct{})
+	for g := range goroutines {
+		wg.Go(func() {
+			<-start
+			// Each goroutine inserts its own system...
+			if err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+				return []ticketing.TicketSystem{system(fmt.Sprintf("own-%02d", g), fmt.Sprintf("Own %d", g))}, nil
+			}); err != nil {
+				t.Errorf("goroutine %d inserting its own system: %v", g, err)
+			}
+			// ...and all race to insert the same one, if it is absent.
+			err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+				for _, sys := range cur {
+					if sys.ID == "shared" {
+						return nil, errExists
+					}
+				}
+				return []ticketing.TicketSystem{system("shared", fmt.Sprintf("Winner %d", g))}, nil
+			})
+			switch {
+			case err == nil:
+				mu.Lock()
+				winners = append(winners, g)
+				mu.Unlock()
+			case !errors.Is(err, errExists):
+				t.Errorf("goroutine %d insert-if-absent: %v", g, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	if len(winners) != 1 {
+		t.Fatalf("insert-if-absent succeeded for %d goroutines %v, want exactly 1", len(winners), winners)
+	}
+	if got, want := get(t, s, "shared").Name, fmt.Sprintf("Winner %d", winners[0]); got != want {
+		t.Errorf("shared system Name = %q, want %q (the one winner's)", got, want)
+	}
+	all := list(t, s)
+	if len(all) != goroutines+1 {
+		t.Errorf("ListSystems returned %d systems, want %d", len(all), goroutines+1)
+	}
+	count := make(map[string]int)
+	for _, sys := range all {
+		count[sys.ID]++
+	}
+	for g := range goroutines {
+		if id := fmt.Sprintf("own-%02d", g); count[id] != 1 {
+			t.Errorf("system %s listed %d times, want once", id, count[id])
+		}
+	}
+	if count["shared"] != 1 {
+		t.Errorf("system shared listed %d times, want once", count["shared"])
+	}
+}
+
+// testReadersAndWriters moves units from system a to system b, one unit per
+// atomic batch, while readers check that a+b never changes (no half batch
+// is visible), that b never goes back (no stale read after a newer one) and
+// that the order stays [a b].
+func testReadersAndWriters(t *testing.T, s ticketing.Store) {
+	const (
+		total              = 1000
+		writers, moves     = 10, 30
+		readers            = 4
+		minReadsPerReaders = 20
+	)
+	a, b := system("a", "A"), system("b", "B")
+	a.Version, b.Version = total, 0
+	put(t, s, a, b)
+
+	var (
+		writersWG, readersWG sync.WaitGroup
+		done                 = make(chan struct{})
+	)
+	start := make(chan struct{})
+	for w := range writers {
+		writersWG.Go(func() {
+			<-start
+			for m := range moves {
+				err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+					if len(cur) != 2 {
+						return nil, fmt.Errorf("storetest: fn shown %d systems, want 2", len(cur))
+					}
+					x, y := cur[0], cur[1]
+					x.Version--
+					y.Version++
+					return []ticketing.TicketSystem{x, y}, nil
+				})
+				if err != nil {
+					t.Errorf("writer %d move %d: %v", w, m, err)
+					return
+				}
+			}
+		})
+	}
+	for r := range readers {
+		readersWG.Go(func() {
+			<-start
+			lastB := int64(-1)
+			for n := 0; ; n++ {
+				select {
+				case <-done:
+					if n >= minReadsPerReaders {
+						return
+					}
+				default:
+				}
+				all, err := s.ListSystems(context.Background())
+				if err != nil {
+					t.Errorf("reader %d: ListSystems: %v", r, err)
+					return
+				}
+				if got := ids(all); !equalStrings(got, []string{"a", "b"}) {
+					t.Errorf("reader %d: ListSystems = %q, want [a b]", r, got)
+					return
+				}
+				if sum := all[0].Version + all[1].Version; sum != total {
+					t.Errorf("reader %d saw a=%d b=%d (sum %d, want %d): a batch was visible half-written", r, all[0].Version, all[1].Version, sum, total)
+					return
+				}
+				if all[1].Version < lastB {
+					t.Errorf("reader %d saw b go back from %d to %d", r, lastB, all[1].Version)
+					return
+				}
+				lastB = all[1].Version
+				if _, err := s.GetSystem(context.Background(), "b"); err != nil {
+					t.Errorf("reader %d: GetSystem(b): %v", r, err)
+					return
+				}
+				runtime.Gosched() // let the writers in: readers must not starve them
+			}
+		})
+	}
+	close(start)
+	writersWG.Wait()
+	close(done)
+	readersWG.Wait()
+
+	gotA, gotB := get(t, s, "a").Version, get(t, s, "b").Version
+	if wantB := int64(writers * moves); gotA != total-wantB || gotB != wantB {
+		t.Errorf("after %d moves a=%d b=%d, want a=%d b=%d", wantB, gotA, gotB, total-wantB, wantB)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// audit
+
+func testAppendAuditSeq(t *testing.T, s ticketing.Store) {
+	for i, passed := range []int64{0, 42, -5, 1, 1} {
+		rec := record("INC0000001", i)
+		rec.Seq = passed
+		got := appendAudit(t, s, rec)
+		want := rec
+		want.Seq = int64(i + 1)
+		checkRecord(t, fmt.Sprintf("append %d (Seq %d passed in)", i, passed), got, want)
+	}
+	stored := byTicket(t, s, "INC0000001")
+	if got, want := seqs(stored), []int64{1, 2, 3, 4, 5}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("stored Seqs = %v, want %v", got, want)
+	}
+}
+
+func testAppendAuditConcurrent(t *testing.T, s ticketing.Store) {
+	const goroutines, perGoroutine = 20, 50
+	returned := make([][]ticketing.AuditRecord, goroutines)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for g := range goroutines {
+		wg.Go(func() {
+			<-start
+			ticket := fmt.Sprintf("T-%02d", g)
+			for i := range perGoroutine {
+				rec := record(ticket, i)
+				rec.Seq = 1 // ignored
+				got, err := s.AppendAudit(context.Background(), rec)
+				if err != nil {
+					t.Errorf("goroutine %d append %d: %v", g, i, err)
+					return
+				}
+				returned[g] = append(returned[g], got)
+				want := rec
+				want.Seq = got.Seq
+				if !sameRecord(got, want) {
+					t.Errorf("goroutine %d append %d returned %+v, want %+v with a Seq", g, i, got, want)
+				}
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	const n = goroutines * perGoroutine
+	seen := make([]int, n+1)
+	for _, recs := range returned {
+		for _, r := range recs {
+			if r.Seq < 1 || r.Seq > n {
+				t.Errorf("Seq %d outside 1..%d", r.Seq, n)
+				continue
+			}
+			seen[r.Seq]++
+		}
+	}
+	for seq := 1; seq <= n; seq++ {
+		if seen[seq] != 1 {
+			t.Errorf("Seq %d assigned %d times, want exactly once (1..%d with no gaps or repeats)", seq, seen[seq], n)
+		}
+	}
+	// Each goroutine's records are found by its ticket, in its append
+	// order, as they were returned.
+	for g, recs := range returned {
+		ticket := fmt.Sprintf("T-%02d", g)
+		got := byTicket(t, s, ticket)
+		checkRecords(t, "AuditByTicket("+ticket+")", got, recs)
+		for i := 1; i < len(got); i++ {
+			if got[i].Seq <= got[i-1].Seq {
+				t.Errorf("AuditByTicket(%s) not oldest first: Seq %d after %d", ticket, got[i].Seq, got[i-1].Seq)
+			}
+		}
+	}
+}
+
+func testAuditFieldsRoundTrip(t *testing.T, s ticketing.Store) {
+	zone := time.FixedZone("UTC+05:30", 5*3600+30*60)
+	granted := ticketing.AuditRecord{
+		Time:             time.Date(2024, time.February, 29, 23, 59, 58, 123456000, zone),
+		Action:           ticketing.ActionView,
+		SecretID:         "secret/42",
+		SecretName:       "Zürich DB — root 🔑",
+		User:             "DOMAIN\\jdoe",
+		TicketSystemID:   "svc.now:prod_1-A",
+		TicketSystemName: "ServiceNow 票务",
+		TicketNumber:     "INC0012345",
+		Reason:           "Patch window\nline two\twith tab; \"quotes\" and 'apostrophes' and <b>markup</b>",
+		URL:              "https://sn.example.com/nav_to.do?uri=incident.do%3Fsysparm_query%3Dnumber%3DINC0012345",
+		Outcome:          ticketing.OutcomeGranted,
+	}
+	// A denied record as the access check writes it: escaped input can be
+	// several times longer than the input limits.
+	denied := ticketing.AuditRecord{
+		Time:             microNow(),
+		Action:           ticketing.ActionRequestAccess,
+		SecretID:         "s1",
+		User:             "mallory",
+		TicketSystemID:   "jira",
+		TicketSystemName: "Jira",
+		TicketNumber:     strings.Repeat(`\u{202E}`, 128) + "…",
+		Reason:           strings.Repeat(`\x{FF}`, 4096) + "…",
+		Outcome:          ticketing.OutcomeDenied,
+		DenialCode:       "malformed",
+		DenialMessage:    "Ticket Number contains characters that are not allowed",
+	}
+	long := granted
+	long.Time = time.Date(1999, time.December, 31, 12, 0, 0, 1000, time.UTC) // one microsecond
+	long.TicketNumber = "ÄÖÜ-" + strings.Repeat("界", 124)                    // 128 characters, 376 bytes
+	long.Reason = strings.Repeat("é", 4096)
+	long.SecretName, long.URL = "", ""
+	empty := ticketing.AuditRecord{Time: microNow(), TicketNumber: "EMPTY-1"} // other fields zero
+
+	for i, rec := range []ticketing.AuditRecord{granted, denied, long, empty} {
+		got := appendAudit(t, s, rec)
+		want := rec
+		want.Seq = int64(i + 1)
+		checkRecord(t, fmt.Sprintf("AppendAudit result %d", i), got, want)
+		stored := byTicket(t, s, rec.TicketNumber)
+		checkRecords(t, fmt.Sprintf("AuditByTicket of record %d", i), stored, []ticketing.AuditRecord{want})
+	}
+}
+
+func testAuditByTicketExact(t *testing.T, s ticketing.Store) {
+	tickets := []string{
+		"INC1", "INC10", "INC", "inc1", "Inc1", "xINC1", "INC1 ", " INC1",
+		"INC_", "INCX", "INC%", "INCZZ", "İNC1", "ÄBC", "äbc",
+	}
+	want := make(map[string][]ticketing.AuditRecord)
+	for i, ticket := range tickets {
+		want[ticket] = append(want[ticket], appendAudit(t, s, record(ticket, i)))
+	}
+	// A second record for one of them, after the others.
+	want["INC1"] = append(want["INC1"], appendAudit(t, s, record("INC1", 99)))
+	for _, ticket := range tickets {
+		checkRecords(t, fmt.Sprintf("AuditByTicket(%q)", ticket), byTicket(t, s, ticket), want[ticket])
+	}
+	for _, ticket := range []string{"INC1%", "INC*", "%", "_", "INC.", "INC1\x00", "IN", "NC1"} {
+		if got := byTicket(t, s, ticket); len(got) != 0 {
+			t.Errorf("AuditByTicket(%q) returned %d records (tickets %q), want none", ticket, len(got), ticketNumbers(got))
+		}
+	}
+}
+
+func ticketNumbers(recs []ticketing.AuditRecord) []string {
+	out := make([]string, len(recs))
+	for i, r := range recs {
+		out[i] = r.TicketNumber
+	}
+	return out
+}
+
+func testAuditByTicketOrder(t *testing.T, s ticketing.Store) {
+	// Interleave two tickets, and give later records earlier times: the
+	// order is the append order, not the time order.
+	base := microNow()
+	var wantA, wantB []ticketing.AuditRecord
+	for i := range 10 {
+		ticket := "A-1"
+		if i%3 == 1 {
+			ticket = "B-1"
+		}
+		rec := record(ticket, i)
+		rec.Time = base.Add(-time.Duration(i) * time.Minute)
+		got := appendAudit(t, s, rec)
+		if ticket == "A-1" {
+			wantA = append(wantA, got)
+		} else {
+			wantB = append(wantB, got)
+		}
+	}
+	checkRecords(t, "AuditByTicket(A-1), oldest first", byTicket(t, s, "A-1"), wantA)
+	checkRecords(t, "AuditByTicket(B-1), oldest first", byTicket(t, s, "B-1"), wantB)
+}
+
+func testAuditByTicketUnknown(t *testing.T, s ticketing.Store) {
+	got, err := s.AuditByTicket(context.Background(), "INC404")
+	if err != nil {
+		t.Errorf("AuditByTicket of an unknown ticket on an empty store: err = %v, want nil", err)
+	}
+	if len(got) != 0 {
+		t.Errorf("AuditByTicket of an unknown ticket on an empty store returned %d records", len(got))
+	}
+	appendAudit(t, s, record("INC1", 1))
+	got, err = s.AuditByTicket(context.Background(), "INC404")
+	if err != nil || len(got) != 0 {
+		t.Errorf("AuditByTicket of an unknown ticket = %d records, err %v; want none and nil", len(got), err)
+	}
+	// Records without a ticket number are not listed under "".
+	appendAudit(t, s, record("", 2))
+	got, err = s.AuditByTicket(context.Background(), "")
+	if err != nil || len(got) != 0 {
+		t.Errorf(`AuditByTicket("") = %d records, err %v; want none and nil`, len(got), err)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// cancellation
+
+func testCancelledContext(t *testing.T, s ticketing.Store) {
+	a := system("a", "Alpha")
+	put(t, s, a)
+	first := appendAudit(t, s, record("INC1", 1))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+
+	if _, err := s.GetSystem(ctx, "a"); !isCanceled(err) {
+		t.Errorf("GetSystem with a cancelled context: err = %v, want one wrapping context.Canceled", err)
+	}
+	if _, err := s.ListSystems(ctx); !isCanceled(err) {
+		t.Errorf("ListSystems with a cancelled context: err = %v, want one wrapping context.Canceled", err)
+	}
+	a2 := a
+	a2.Name, a2.Version = "Alpha 2", 2
+	err := s.UpdateSystems(ctx, func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+		return []ticketing.TicketSystem{a2, system("b", "Beta")}, nil
+	})
+	if !isCanceled(err) {
+		t.Errorf("UpdateSystems with a cancelled context: err = %v, want one wrapping context.Canceled", err)
+	}
+	if _, err := s.AppendAudit(ctx, record("INC1", 2)); !isCanceled(err) {
+		t.Errorf("AppendAudit with a cancelled context: err = %v, want one wrapping context.Canceled", err)
+	}
+	if _, err := s.AuditByTicket(ctx, "INC1"); !isCanceled(err) {
+		t.Errorf("AuditByTicket with a cancelled context: err = %v, want one wrapping context.Canceled", err)
+	}
+
+	// Nothing was written: the systems are unchanged, the audit holds only
+	// the first record, and the next append continues the sequence.
+	checkSystems(t, "systems after a cancelled UpdateSystems", list(t, s), []ticketing.TicketSystem{a})
+	checkRecords(t, "audit after a cancelled AppendAudit", byTicket(t, s, "INC1"), []ticketing.AuditRecord{first})
+	if next := appendAudit(t, s, record("INC2", 3)); next.Seq != 2 {
+		t.Errorf("Seq after a cancelled append = %d, want 2 (the cancelled append must not use a number)", next.Seq)
+	}
+}
