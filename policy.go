@@ -151,9 +151,17 @@ func trimSpace(s string) string {
 //go:noinline
 func trimSpaceSlow(s string) string { return strings.TrimFunc(s, unicode.IsSpace) }
 
+// cleanASCII reports whether s needs neither trimming nor the full hygiene
+// check: at most max bytes, all printable ASCII, no space at either end.
+func cleanASCII(s string, max int) bool {
+	n := len(s)
+	return n == 0 || n <= max && s[0] != ' ' && s[n-1] != ' ' && printableASCII(s)
+}
+
 // printableASCII reports whether every byte of s is in ' '..'~'. It looks
-// at eight bytes at a time (the last word overlapping the one before): this
-// check runs on every Validate, and a byte loop cost three times as much.
+// at sixteen bytes per step and checks the accumulated result once (the
+// last word may overlap the one before): this runs on every Validate, and a
+// byte loop cost three times as much.
 func printableASCII(s string) bool {
 	n := len(s)
 	if n < 8 {
@@ -164,21 +172,27 @@ func printableASCII(s string) bool {
 		}
 		return true
 	}
-	for i := 0; i+8 <= n; i += 8 {
-		if !printableWord(load64(s[i:])) {
-			return false
+	var bad uint64
+	for t := s; len(t) >= 8; {
+		if len(t) >= 16 {
+			bad |= nonPrintable(load64(t[:8])) | nonPrintable(load64(t[8:16]))
+			t = t[16:]
+		} else {
+			bad |= nonPrintable(load64(t[:8]))
+			t = t[8:]
 		}
 	}
-	return printableWord(load64(s[n-8:]))
+	return bad|nonPrintable(load64(s[n-8:])) == 0
 }
 
-// printableWord reports whether all eight bytes of x are in ' '..'~'.
-func printableWord(x uint64) bool {
+// nonPrintable returns the high bit of every byte of x outside ' '..'~'
+// (and possibly of bytes next to one; only zero versus non-zero counts).
+func nonPrintable(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// A byte >= 0x80 has its high bit set; a byte < 0x20 borrows into its
 	// high bit in x - 0x20; a byte == 0x7f is a zero byte of y.
 	y := x ^ 0x7f*ones
-	return (x|(x-0x20*ones)|(y-ones)&^y)&highs == 0
+	return (x | (x - 0x20*ones) | (y-ones)&^y) & highs
 }
 
 // load64 reads s[0:8] little-endian; the compiler turns it into one load.

@@ -137,23 +137,36 @@ func (v *Validator) System() TicketSystem { return v.sys }
 // Validate does not allocate when it succeeds, except for the Result's URL
 // when the system has a URLTemplate (one allocation).
 func (v *Validator) Validate(ctx context.Context, s Submission) (Result, error) {
-	ticket := trimSpace(s.TicketNumber)
-	reason := trimSpace(s.Reason)
-	if err := v.checkTicketHygiene(ticket); err != nil {
-		return Result{}, err
+	// Nearly all input is short printable ASCII with nothing to trim;
+	// cleanASCII proves that in one pass, and only other input takes the
+	// full trim and hygiene path.
+	ticket, reason := s.TicketNumber, s.Reason
+	if !cleanASCII(ticket, v.cfg.maxTicketLength) {
+		ticket = trimSpace(ticket)
+		if err := ticketHygieneError(v.label, ticket, v.cfg.maxTicketLength); err != nil {
+			return Result{}, err
+		}
 	}
-	if err := v.checkReasonHygiene(reason); err != nil {
-		return Result{}, err
+	if !cleanASCII(reason, v.cfg.maxReasonLength) {
+		reason = trimSpace(reason)
+		if err := reasonHygieneError(reason, v.cfg.maxReasonLength); err != nil {
+			return Result{}, err
+		}
 	}
 	if field, err := v.sys.Mode.unmet(ticket != "", reason != ""); err != nil {
 		return Result{}, v.requirementError(field, err)
 	}
-	if ticket != "" {
-		if err := v.matchPattern(ticket); err != nil {
-			return Result{}, err
-		}
+	if ticket == "" {
+		return Result{Reason: reason}, nil
 	}
-	return Result{TicketNumber: ticket, Reason: reason, URL: v.resolve(ticket)}, nil
+	if ok, err := v.pattern.match(ticket); !ok || err != nil {
+		return Result{}, v.patternError(err)
+	}
+	res := Result{TicketNumber: ticket, Reason: reason}
+	if v.tmpl.parts != nil {
+		res.URL = v.tmpl.resolve(ticket)
+	}
+	return res, nil
 }
 
 // CheckTicketNumber checks a ticket number alone, as an admin's "Test
@@ -203,19 +216,24 @@ func (v *Validator) resolve(ticket string) string {
 }
 
 func (v *Validator) matchPattern(ticket string) error {
-	ok, err := v.pattern.match(ticket)
+	if ok, err := v.pattern.match(ticket); !ok || err != nil {
+		return v.patternError(err)
+	}
+	return nil
+}
+
+// patternError is the error for a ticket number that did not match (err
+// nil) or could not be matched (err from pattern.match).
+func (v *Validator) patternError(err error) error {
 	if err != nil {
 		return &ValidationError{Field: FieldTicketNumber, Err: err,
 			Message: v.label + " could not be checked against the required format; contact your administrator"}
 	}
-	if !ok {
-		msg := v.sys.ErrorMessage
-		if trimSpace(msg) == "" {
-			msg = v.label + " is not in the required format"
-		}
-		return &ValidationError{Field: FieldTicketNumber, Err: ErrTicketFormat, Message: msg}
+	msg := v.sys.ErrorMessage
+	if trimSpace(msg) == "" {
+		msg = v.label + " is not in the required format"
 	}
-	return nil
+	return &ValidationError{Field: FieldTicketNumber, Err: ErrTicketFormat, Message: msg}
 }
 
 // checkTicketHygiene and checkReasonHygiene keep the common case (short
