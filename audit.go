@@ -27,7 +27,8 @@ const (
 // Valid reports whether a is ActionView or ActionRequestAccess.
 func (a Action) Valid() bool { return a == ActionView || a == ActionRequestAccess }
 
-// Outcome is the decision an AuditRecord records.
+// Outcome is the decision an AuditRecord records. The zero value "" is
+// neither; records written by the access check always have one of the two.
 type Outcome string
 
 // The two outcomes.
@@ -38,7 +39,8 @@ const (
 
 // AuditRecord is one entry of the audit trail: one access check, granted or
 // denied. Records are appended by the access check and never changed. The
-// zero value is an empty record.
+// zero value is an empty record. An AuditRecord is a plain value, safe to
+// copy and to share between goroutines.
 //
 // In a granted record TicketNumber and Reason are the accepted, trimmed
 // input. In a denied record every text that came from the request (user,

@@ -82,7 +82,8 @@ const (
 // Label. Err is one of the sentinel errors and is what errors.Is matches.
 //
 // Message never contains the rejected input; Error adds nothing to it but
-// the field, so logging err.Error() cannot leak what the user typed.
+// the field, so logging err.Error() cannot leak what the user typed. The
+// zero value has no Field, Message or Err; the package never returns one.
 type ValidationError struct {
 	Field   Field
 	Message string

@@ -96,7 +96,8 @@ type Submission struct {
 
 // Result is what Validate accepted, normalised: surrounding white space
 // trimmed. URL is the resolved ticket link, "" when the system has no
-// URLTemplate or no ticket number was entered.
+// URLTemplate or no ticket number was entered. The zero value is an empty
+// result (nothing entered, no link).
 type Result struct {
 	TicketNumber string
 	Reason       string

@@ -66,7 +66,7 @@ const (
 	maxErrorMessageLength = 1024
 )
 
-// RegistryOption configures a Registry.
+// RegistryOption configures a Registry. A nil RegistryOption is ignored.
 type RegistryOption func(*Registry)
 
 // WithValidatorOptions applies opts to every Validator the Registry builds.

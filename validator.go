@@ -7,7 +7,8 @@ import (
 )
 
 // Option configures a Validator (and, through WithValidatorOptions, every
-// Validator a Registry builds).
+// Validator a Registry builds). A nil Option is ignored. Options are
+// applied once, when the Validator is built.
 type Option func(*validatorConfig)
 
 type validatorConfig struct {
