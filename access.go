@@ -63,11 +63,22 @@ func (r *Registry) CheckAccess(ctx context.Context, req AccessRequest) (AuditRec
 		SecretName: req.Secret.Name,
 		User:       req.User,
 	}
-	res, sys, denial := r.decide(ctx, req)
+	res, v, denial := r.decide(ctx, req)
+	var sys TicketSystem
+	if v != nil {
+		sys = v.sys
+	}
 	rec.TicketSystemID, rec.TicketSystemName = sys.ID, sys.Name
 	if sys.ID == "" {
 		// An unknown system: record which one was asked for.
 		rec.TicketSystemID = req.TicketSystemID
+	}
+	rec.LiveCheck, rec.FromCache = res.LiveCheck, res.FromCache
+	if res.Ticket != nil {
+		rec.TicketStatus = escapeInput(res.Ticket.displayStatus(), maxIdentityLength)
+	}
+	if denial == nil && sys.AddCommentsToTicket && res.TicketNumber != "" {
+		denial = r.writeComment(ctx, v, &rec, req, res)
 	}
 	if denial == nil {
 		rec.Outcome = OutcomeGranted
@@ -134,27 +145,38 @@ func denialMessage(err error) string {
 const maxDenialDetail = 1024
 
 // decide applies the rules of CheckAccess and returns what was accepted,
-// the ticket system that was used (zero when none), and the denial.
-func (r *Registry) decide(ctx context.Context, req AccessRequest) (Result, TicketSystem, error) {
+// the Validator of the ticket system that was used (nil when none), and
+// the denial. A denial by the live check comes with the Result of the
+// lookup, for the record.
+func (r *Registry) decide(ctx context.Context, req AccessRequest) (Result, *Validator, error) {
 	if err := ctx.Err(); err != nil {
-		return Result{}, TicketSystem{}, err
+		return Result{}, nil, err
 	}
 	if err := checkRequest(req); err != nil {
-		return Result{}, TicketSystem{}, err
+		return Result{}, nil, err
 	}
 	if !req.Secret.takesTicket() {
 		return r.decideWithoutTicket(ctx, req)
 	}
 	sys, err := r.selectSystem(ctx, req.TicketSystemID)
 	if err != nil {
-		return Result{}, sys, selectionError(err)
+		return Result{}, r.named(sys), selectionError(err)
 	}
 	v, err := r.compiled(sys)
 	if err != nil {
-		return Result{}, sys, err
+		return Result{}, r.named(sys), err
 	}
 	res, err := v.Validate(ctx, req.Submission)
-	return res, sys, err
+	return res, v, err
+}
+
+// named returns a Validator that only names sys (for the record of a
+// denial before sys could be compiled or chosen), or nil for no system.
+func (r *Registry) named(sys TicketSystem) *Validator {
+	if sys.ID == "" {
+		return nil
+	}
+	return &Validator{sys: sys}
 }
 
 // selectionError gives a failure to pick the ticket system a message for
@@ -174,23 +196,24 @@ func selectionError(err error) error {
 }
 
 // decideWithoutTicket handles a secret that prompts for nothing.
-func (r *Registry) decideWithoutTicket(ctx context.Context, req AccessRequest) (Result, TicketSystem, error) {
-	var sys TicketSystem
+func (r *Registry) decideWithoutTicket(ctx context.Context, req AccessRequest) (Result, *Validator, error) {
+	var v *Validator
 	if req.TicketSystemID != "" {
-		var err error
-		if sys, err = r.selectSystem(ctx, req.TicketSystemID); err != nil {
-			return Result{}, sys, selectionError(err)
+		sys, err := r.selectSystem(ctx, req.TicketSystemID)
+		v = r.named(sys)
+		if err != nil {
+			return Result{}, v, selectionError(err)
 		}
 	}
 	if trimSpace(req.Submission.TicketNumber) != "" {
-		return Result{}, sys, &ValidationError{Field: FieldTicketNumber, Err: ErrTicketNotAccepted,
+		return Result{}, v, &ValidationError{Field: FieldTicketNumber, Err: ErrTicketNotAccepted,
 			Message: "This secret does not take a ticket number"}
 	}
 	reason := trimSpace(req.Submission.Reason)
 	if err := reasonHygieneError(reason, r.inputLimits.maxReasonLength); err != nil {
-		return Result{}, sys, err
+		return Result{}, v, err
 	}
-	return Result{Reason: reason}, sys, nil
+	return Result{Reason: reason}, v, nil
 }
 
 // checkRequest checks the host-supplied parts of a request.

@@ -72,7 +72,33 @@ type AuditRecord struct {
 	// DenialMessage is the user-facing message of the denial; "" when
 	// granted.
 	DenialMessage string `json:"denialMessage,omitempty"`
+	// LiveCheck says whether the ticket was verified with the ticket
+	// system, or let through unverified because it was down and the system
+	// fails open ("" when no live check ran).
+	LiveCheck LiveCheck `json:"liveCheck,omitempty"`
+	// FromCache is set when the live answer was not fetched for this
+	// request (see Result.FromCache).
+	FromCache bool `json:"fromCache,omitempty"`
+	// TicketStatus is the ticket's status as the ticket system named it.
+	TicketStatus string `json:"ticketStatus,omitempty"`
+	// Comment says what became of the note for the ticket
+	// (AddCommentsToTicket); CommentDetail says why it was skipped or
+	// failed; CorrelationID is the id the note carries.
+	Comment       CommentOutcome `json:"comment,omitempty"`
+	CommentDetail string         `json:"commentDetail,omitempty"`
+	CorrelationID string         `json:"correlationId,omitempty"`
 }
+
+// CommentOutcome is what became of the comment write-back of one access.
+// The zero value "" means none was due.
+type CommentOutcome string
+
+// The comment outcomes.
+const (
+	CommentWritten CommentOutcome = "written"
+	CommentSkipped CommentOutcome = "skipped" // closed or unverified ticket, or a connector that cannot comment
+	CommentFailed  CommentOutcome = "failed"  // access stands unless the system has StrictComments
+)
 
 // TicketLinkHTML renders the record's ticket number for an HTML page: a
 // link through URL when URL is an absolute http or https URL without user

@@ -294,6 +294,12 @@ var accessSentinels = []struct {
 	{"ErrDuplicateID", ticketing.ErrDuplicateID, "duplicate_id"},
 	{"ErrVersionConflict", ticketing.ErrVersionConflict, "version_conflict"},
 	{"ErrDefaultSystem", ticketing.ErrDefaultSystem, "default_system"},
+	// The live check.
+	{"ErrTicketNotFound", ticketing.ErrTicketNotFound, "ticket_not_found"},
+	{"ErrTicketClosed", ticketing.ErrTicketClosed, "ticket_closed"},
+	{"ErrCheckerUnavailable", ticketing.ErrCheckerUnavailable, "checker_unavailable"},
+	{"ErrCheckerAuth", ticketing.ErrCheckerAuth, "checker_auth"},
+	{"ErrCommentFailed", ticketing.ErrCommentFailed, "comment_failed"},
 }
 
 func TestDenialCode(t *testing.T) {

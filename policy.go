@@ -102,6 +102,16 @@ type Result struct {
 	TicketNumber string
 	Reason       string
 	URL          string
+	// Ticket is what the ticket system said, when a live check ran and it
+	// answered; nil otherwise.
+	Ticket *Ticket
+	// LiveCheck says whether the ticket number was verified live, or let
+	// through unverified because the system was down and fails open.
+	LiveCheck LiveCheck
+	// FromCache is set when the live answer was not fetched for this
+	// request: it came from the cache, or from a concurrent lookup of the
+	// same ticket that this one joined.
+	FromCache bool
 }
 
 // Secret is what the access check needs to know about the secret being

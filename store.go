@@ -82,7 +82,7 @@ func (m *MemoryStore) GetSystem(ctx context.Context, id string) (TicketSystem, e
 	if !ok {
 		return TicketSystem{}, configErrorf(ErrNotFound, quote(id))
 	}
-	return m.systems[i], nil
+	return m.systems[i].clone(), nil
 }
 
 // ListSystems implements SystemStore.
@@ -92,7 +92,7 @@ func (m *MemoryStore) ListSystems(ctx context.Context) ([]TicketSystem, error) {
 	}
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	return slices.Clone(m.systems), nil
+	return cloneSystems(m.systems), nil
 }
 
 // errEmptyID is returned when UpdateSystems is asked to write a system
@@ -107,7 +107,7 @@ func (m *MemoryStore) UpdateSystems(ctx context.Context, fn func([]TicketSystem)
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	changed, err := fn(slices.Clone(m.systems))
+	changed, err := fn(cloneSystems(m.systems))
 	if err != nil {
 		return err
 	}
@@ -115,6 +115,7 @@ func (m *MemoryStore) UpdateSystems(ctx context.Context, fn func([]TicketSystem)
 		return errEmptyID
 	}
 	for _, s := range changed {
+		s = s.clone()
 		if i, ok := m.byID[s.ID]; ok {
 			m.systems[i] = s
 		} else {
@@ -153,4 +154,14 @@ func (m *MemoryStore) AuditByTicket(ctx context.Context, ticketNumber string) ([
 		out[i] = m.audit[j]
 	}
 	return out, nil
+}
+
+// cloneSystems copies systems deeply, so that no caller shares a slice with
+// the store.
+func cloneSystems(systems []TicketSystem) []TicketSystem {
+	out := make([]TicketSystem, len(systems))
+	for i, s := range systems {
+		out[i] = s.clone()
+	}
+	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,10 +52,45 @@ type TicketSystem struct {
 	// Request Access screen, as Secret Server's hideComment does. It is
 	// advisory: the requirement Mode still applies.
 	HideComment bool `json:"hideComment,omitempty"`
+	// Connector names the live ticket check, a Checker registered with
+	// WithConnector; "" means no live check (the Pattern only). The
+	// connector's own settings (base URL, credentials, table) live in its
+	// Config in the host's code, never in the Store.
+	Connector string `json:"connector,omitempty"`
+	// AllowedStatuses lists the ticket statuses that allow access,
+	// matched case-insensitively against the status label or code the
+	// ticket system returns ("In Progress", "2"). When empty, the
+	// connector's judgement of open versus closed decides.
+	AllowedStatuses []string `json:"allowedStatuses,omitempty"`
+	// AddCommentsToTicket writes a note (secret, user, reason, correlation
+	// id) to the ticket after access is granted, when the connector can.
+	AddCommentsToTicket bool `json:"addCommentsToTicket,omitempty"`
+	// StrictComments denies access when that note cannot be written. By
+	// default a failed note is recorded in the audit record and access
+	// stands.
+	StrictComments bool `json:"strictComments,omitempty"`
+	// LookupTimeout bounds one live lookup, retries included; 0 means
+	// DefaultLookupTimeout.
+	LookupTimeout time.Duration `json:"lookupTimeout,omitempty"`
+	// LookupRetries is how often a temporary failure (429, 502, 503, 504,
+	// connection error) is retried within LookupTimeout; 0 means
+	// DefaultLookupRetries, a negative value means never.
+	LookupRetries int `json:"lookupRetries,omitempty"`
+	// FailOpen grants access, marked LiveCheckFailedOpen in the Result and
+	// the audit record, when the ticket system is unavailable. By default
+	// the check fails closed. Refused credentials (ErrCheckerAuth) always
+	// fail closed.
+	FailOpen bool `json:"failOpen,omitempty"`
 	// Version counts the stored revisions of the system, starting at 1.
 	// The Registry sets it; Update refuses a system whose Version is not the
 	// stored one (ErrVersionConflict), so concurrent edits are never lost.
 	Version int64 `json:"version"`
+}
+
+// clone returns a copy of s that shares no slice with it.
+func (s TicketSystem) clone() TicketSystem {
+	s.AllowedStatuses = slices.Clone(s.AllowedStatuses)
+	return s
 }
 
 // Field limits for a TicketSystem, in characters.
@@ -74,8 +110,22 @@ func WithValidatorOptions(opts ...Option) RegistryOption {
 	return func(r *Registry) { r.validatorOpts = append(r.validatorOpts, opts...) }
 }
 
-// WithClock sets the clock that stamps audit records (default time.Now).
-// Times are recorded in UTC.
+// WithConnector registers a live ticket checker under name, for the
+// systems whose Connector field says name. If c also implements Commenter,
+// those systems can write comments back (AddCommentsToTicket). name follows
+// the rules of a system ID; registering the same name twice keeps the last.
+// Connectors are registered in code, so their credentials never reach the
+// Store.
+func WithConnector(name string, c Checker) RegistryOption {
+	return func(r *Registry) {
+		if c != nil {
+			r.connectors[name] = c
+		}
+	}
+}
+
+// WithClock sets the clock that stamps audit records and ages cached
+// ticket lookups (default time.Now). Times are recorded in UTC.
 func WithClock(now func() time.Time) RegistryOption {
 	return func(r *Registry) {
 		if now != nil {
@@ -100,6 +150,8 @@ type Registry struct {
 	validatorOpts []Option
 	inputLimits   validatorConfig // what validatorOpts give, for escaping denied input
 	now           func() time.Time
+	connectors    map[string]Checker
+	cache         *ticketCache // shared by the Validators
 
 	mu         sync.RWMutex
 	validators map[string]*Validator // by system ID; stale when Version differs
@@ -107,7 +159,7 @@ type Registry struct {
 
 // NewRegistry returns a Registry over s.
 func NewRegistry(s Store, opts ...RegistryOption) *Registry {
-	r := &Registry{store: s, now: time.Now, validators: make(map[string]*Validator)}
+	r := &Registry{store: s, now: time.Now, validators: make(map[string]*Validator), connectors: make(map[string]Checker)}
 	for _, o := range opts {
 		if o != nil {
 			o(r)
@@ -119,6 +171,7 @@ func NewRegistry(s Store, opts ...RegistryOption) *Registry {
 			o(&r.inputLimits)
 		}
 	}
+	r.cache = newTicketCache(r.inputLimits.cacheConfig, r.now)
 	return r
 }
 
@@ -392,7 +445,7 @@ func (r *Registry) compiled(sys TicketSystem) (*Validator, error) {
 	if v != nil && v.sys.Version == sys.Version {
 		return v, nil
 	}
-	v, err := NewValidator(sys, r.validatorOpts...)
+	v, err := NewValidator(sys, r.optionsFor(sys)...)
 	if err != nil {
 		// Stored systems were compiled before they were stored; this happens
 		// only if the store was edited behind the Registry's back or the
@@ -405,6 +458,17 @@ func (r *Registry) compiled(sys TicketSystem) (*Validator, error) {
 	}
 	r.mu.Unlock()
 	return v, nil
+}
+
+// optionsFor returns the Validator options for sys: the Registry's own, its
+// connector, and the shared cache scoped to this revision of sys (so an
+// Update never serves answers of the old configuration).
+func (r *Registry) optionsFor(sys TicketSystem) []Option {
+	// WithChecker comes last, so a checker passed through
+	// WithValidatorOptions cannot apply to a system without a Connector.
+	return append(slices.Clip(r.validatorOpts),
+		WithChecker(r.connectors[sys.Connector]),
+		withSharedCache(r.cache, sys.ID+"\x00"+strconv.FormatInt(sys.Version, 10)))
 }
 
 // checkSystem normalises (trims Name and Label) and validates the fields
@@ -432,7 +496,28 @@ func (r *Registry) checkSystem(sys TicketSystem) (TicketSystem, error) {
 			return sys, configErrorf(ErrInvalidSystem, f.name+" must be valid text without control characters, at most "+strconv.Itoa(f.max)+" characters")
 		}
 	}
-	if _, err := NewValidator(sys, r.validatorOpts...); err != nil {
+	if sys.Connector != "" && r.connectors[sys.Connector] == nil {
+		return sys, configErrorf(ErrInvalidSystem, "Connector "+quote(sys.Connector)+" is not registered (WithConnector)")
+	}
+	if sys.Connector == "" && (sys.AddCommentsToTicket || sys.FailOpen) {
+		return sys, configErrorf(ErrInvalidSystem, "AddCommentsToTicket and FailOpen need a Connector")
+	}
+	if sys.LookupTimeout < 0 {
+		return sys, configErrorf(ErrInvalidSystem, "LookupTimeout must not be negative")
+	}
+	statuses := make([]string, 0, len(sys.AllowedStatuses))
+	for _, st := range sys.AllowedStatuses {
+		st = trimSpace(st)
+		if st == "" || checkTicketNumber(st, maxLabelLength) != inputOK {
+			return sys, configErrorf(ErrInvalidSystem, "AllowedStatuses entry "+quote(st)+" must be non-empty text without control characters")
+		}
+		statuses = append(statuses, st)
+	}
+	if len(statuses) == 0 {
+		statuses = nil
+	}
+	sys.AllowedStatuses = statuses
+	if _, err := NewValidator(sys, r.optionsFor(sys)...); err != nil {
 		return sys, err
 	}
 	return sys, nil

@@ -17,6 +17,11 @@ type validatorConfig struct {
 	backtrackLimit  int
 	maxTicketLength int
 	maxReasonLength int
+	checker         Checker
+	cacheConfig     CacheConfig
+	cache           *ticketCache // shared by a Registry; nil = the Validator's own
+	cacheScope      string
+	now             func() time.Time
 }
 
 func defaultValidatorConfig() validatorConfig {
@@ -77,6 +82,22 @@ func WithMaxReasonLength(n int) Option {
 	}
 }
 
+// WithChecker makes the Validator check ticket numbers against a live
+// ticket system (a connector) after the Pattern. Registry sets it from
+// TicketSystem.Connector; use it directly with NewValidator.
+func WithChecker(c Checker) Option { return func(cfg *validatorConfig) { cfg.checker = c } }
+
+// WithCacheConfig sizes the ticket cache in front of the Checker (see
+// CacheConfig). Passed to a Registry through WithValidatorOptions, it sizes
+// the one cache that all the Registry's Validators share.
+func WithCacheConfig(c CacheConfig) Option { return func(cfg *validatorConfig) { cfg.cacheConfig = c } }
+
+// withSharedCache makes the Validator use a Registry's cache, its entries
+// scoped to one system revision.
+func withSharedCache(c *ticketCache, scope string) Option {
+	return func(cfg *validatorConfig) { cfg.cache, cfg.cacheScope = c, scope }
+}
+
 // Validator is one ticket system, compiled: its Pattern and URLTemplate are
 // parsed once by NewValidator. It is immutable and safe for concurrent use.
 // The zero value is not usable; build one with NewValidator or
@@ -87,6 +108,10 @@ type Validator struct {
 	pattern pattern
 	tmpl    urlTemplate
 	label   string // the Label, or "Ticket Number"
+
+	checker    Checker // nil: no live check
+	cache      *ticketCache
+	cacheScope string
 }
 
 // DefaultLabel is the Ticket Number Label used when a system has none.
@@ -119,7 +144,14 @@ func NewValidator(sys TicketSystem, opts ...Option) (*Validator, error) {
 	if label == "" {
 		label = DefaultLabel
 	}
-	return &Validator{sys: sys, cfg: cfg, pattern: p, tmpl: t, label: label}, nil
+	v := &Validator{sys: sys, cfg: cfg, pattern: p, tmpl: t, label: label, checker: cfg.checker}
+	if v.checker != nil {
+		v.cache, v.cacheScope = cfg.cache, cfg.cacheScope
+		if v.cache == nil {
+			v.cache = newTicketCache(cfg.cacheConfig, cfg.now)
+		}
+	}
+	return v, nil
 }
 
 // System returns the configuration the Validator was built from.
@@ -167,12 +199,17 @@ func (v *Validator) Validate(ctx context.Context, s Submission) (Result, error) 
 	if v.tmpl.parts != nil {
 		res.URL = v.tmpl.resolve(ticket)
 	}
+	if v.checker != nil {
+		return v.checkLive(ctx, res, false)
+	}
 	return res, nil
 }
 
 // CheckTicketNumber checks a ticket number alone, as an admin's "Test
-// Validation" does: hygiene and Pattern, no requirement mode and no reason.
-// An empty ticket number is ErrTicketRequired.
+// Validation" does: hygiene, Pattern and the live lookup, no requirement
+// mode and no reason. The lookup bypasses the cache and never fails open:
+// an admin testing a system wants to see what it answers now. An empty
+// ticket number is ErrTicketRequired.
 func (v *Validator) CheckTicketNumber(ctx context.Context, ticketNumber string) (Result, error) {
 	ticket := trimSpace(ticketNumber)
 	if ticket == "" {
@@ -184,7 +221,11 @@ func (v *Validator) CheckTicketNumber(ctx context.Context, ticketNumber string) 
 	if err := v.matchPattern(ticket); err != nil {
 		return Result{}, err
 	}
-	return Result{TicketNumber: ticket, URL: v.resolve(ticket)}, nil
+	res := Result{TicketNumber: ticket, URL: v.resolve(ticket)}
+	if v.checker != nil {
+		return v.checkLive(ctx, res, true)
+	}
+	return res, nil
 }
 
 // ResolveURL returns the View Ticket link for ticketNumber: the system's

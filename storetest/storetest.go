@@ -74,6 +74,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -234,10 +235,19 @@ func checkSystems(t *testing.T, what string, got, want []ticketing.TicketSystem)
 		return
 	}
 	for i := range want {
-		if got[i] != want[i] {
+		if !sameSystem(got[i], want[i]) {
 			t.Errorf("%s: system %d:\n got  %+v\n want %+v", what, i, got[i], want[i])
 		}
 	}
+}
+
+// sameSystem compares systems field by field; a nil and an empty
+// AllowedStatuses are the same (a SQL store cannot tell them apart).
+func sameSystem(a, b ticketing.TicketSystem) bool {
+	if len(a.AllowedStatuses) == 0 && len(b.AllowedStatuses) == 0 {
+		a.AllowedStatuses, b.AllowedStatuses = nil, nil
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // sameInstant compares times as the package documentation says: Equal
@@ -329,7 +339,7 @@ func testGetSystemNotFound(t *testing.T, s ticketing.Store) {
 	if got := get(t, s, "case-a"); got.Name != "Lower" {
 		t.Errorf(`GetSystem("case-a").Name = %q, want "Lower"`, got.Name)
 	}
-	if got := get(t, s, "sys-1"); got != system("sys-1", "One") {
+	if got := get(t, s, "sys-1"); !sameSystem(got, system("sys-1", "One")) {
 		t.Errorf("GetSystem(sys-1) = %+v, want %+v", got, system("sys-1", "One"))
 	}
 }
@@ -347,10 +357,10 @@ func testInsertAndReplace(t *testing.T, s ticketing.Store) {
 	seen := put(t, s, b2)
 	checkSystems(t, "what fn was shown", seen, []ticketing.TicketSystem{a, b})
 	checkSystems(t, "after replacing b", list(t, s), []ticketing.TicketSystem{a, b2})
-	if got := get(t, s, "b"); got != b2 {
+	if got := get(t, s, "b"); !sameSystem(got, b2) {
 		t.Errorf("GetSystem(b) after replace = %+v, want %+v", got, b2)
 	}
-	if got := get(t, s, "a"); got != a {
+	if got := get(t, s, "a"); !sameSystem(got, a) {
 		t.Errorf("GetSystem(a) changed by a write that did not name it: %+v, want %+v", got, a)
 	}
 
@@ -413,16 +423,23 @@ func testSystemFieldsRoundTrip(t *testing.T, s ticketing.Store) {
 		Name: "Service Desk — Zürich 票务 ✓",
 		// 4096 characters, 2 bytes each in UTF-8: a store that limits bytes
 		// rather than characters cuts it.
-		Description:  strings.Repeat("é", 4096),
-		Active:       true,
-		Default:      true,
-		Label:        "Numéro d'incident",
-		Mode:         ticketing.TicketRequired,
-		Pattern:      `(?i)^(?<prefix>INC|RITM)[\d]{7}(?!\d)$`,
-		ErrorMessage: "Format: INC0000000\nor RITM0000000\t(seven digits)",
-		URLTemplate:  "https://sn.example.com/nav_to.do?uri=incident.do%3Fsysparm_query%3Dnumber%3D$TICKETID#$TICKETID",
-		HideComment:  true,
-		Version:      1<<40 + 3, // does not fit in 32 bits
+		Description:         strings.Repeat("é", 4096),
+		Active:              true,
+		Default:             true,
+		Label:               "Numéro d'incident",
+		Mode:                ticketing.TicketRequired,
+		Pattern:             `(?i)^(?<prefix>INC|RITM)[\d]{7}(?!\d)$`,
+		ErrorMessage:        "Format: INC0000000\nor RITM0000000\t(seven digits)",
+		URLTemplate:         "https://sn.example.com/nav_to.do?uri=incident.do%3Fsysparm_query%3Dnumber%3D$TICKETID#$TICKETID",
+		HideComment:         true,
+		Connector:           "servicenow-prod",
+		AllowedStatuses:     []string{"New", "In Progress", "2", "Ärger"},
+		AddCommentsToTicket: true,
+		StrictComments:      true,
+		LookupTimeout:       1500 * time.Millisecond,
+		LookupRetries:       -1,
+		FailOpen:            true,
+		Version:             1<<40 + 3, // does not fit in 32 bits
 	}
 	zero := ticketing.TicketSystem{ID: "z"} // every other field the zero value
 	modes := make([]ticketing.TicketSystem, 0, 4)
@@ -435,7 +452,7 @@ func testSystemFieldsRoundTrip(t *testing.T, s ticketing.Store) {
 	put(t, s, want...)
 	checkSystems(t, "ListSystems", list(t, s), want)
 	for _, w := range want {
-		if got := get(t, s, w.ID); got != w {
+		if got := get(t, s, w.ID); !sameSystem(got, w) {
 			t.Errorf("GetSystem(%q):\n got  %+v\n want %+v", w.ID, got, w)
 		}
 	}
@@ -443,8 +460,10 @@ func testSystemFieldsRoundTrip(t *testing.T, s ticketing.Store) {
 	full2 := full
 	full2.Active, full2.Default, full2.HideComment, full2.Version = false, false, false, full.Version+1
 	full2.Pattern, full2.URLTemplate, full2.Label = "", "", ""
+	full2.AllowedStatuses = []string{"Open"}
+	full2.FailOpen, full2.LookupRetries = false, 5
 	put(t, s, full2)
-	if got := get(t, s, full.ID); got != full2 {
+	if got := get(t, s, full.ID); !sameSystem(got, full2) {
 		t.Errorf("GetSystem after replace:\n got  %+v\n want %+v", got, full2)
 	}
 }
@@ -483,6 +502,30 @@ func testSystemsAreCopies(t *testing.T, s ticketing.Store) {
 	}
 	changed[0].Name = "changed after the write"
 	checkSystems(t, "after changing the slice fn returned", list(t, s), []ticketing.TicketSystem{a, b, c})
+
+	// AllowedStatuses is a slice: its elements must be copied too, both
+	// ways.
+	d := system("d", "Delta")
+	d.AllowedStatuses = []string{"Open", "In Progress"}
+	mine := d.AllowedStatuses
+	put(t, s, d)
+	mine[0] = "changed by the writer"
+	got = list(t, s)
+	got[3].AllowedStatuses[1] = "changed by a reader"
+	g := get(t, s, "d")
+	g.AllowedStatuses[0] = "changed by another reader"
+	err = s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
+		cur[3].AllowedStatuses[0] = "changed in fn"
+		return nil, nil
+	})
+	if err != nil {
+		t.Fatalf("UpdateSystems: %v", err)
+	}
+	want := system("d", "Delta")
+	want.AllowedStatuses = []string{"Open", "In Progress"}
+	if got := get(t, s, "d"); !sameSystem(got, want) {
+		t.Errorf("AllowedStatuses shared with a caller: got %q, want %q", got.AllowedStatuses, want.AllowedStatuses)
+	}
 }
 
 // fnError is a custom error type, to check that errors.As still finds it.
