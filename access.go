@@ -46,8 +46,12 @@ const auditAppendTimeout = 10 * time.Second
 //     with ErrTicketNotAccepted.
 //  3. Otherwise it picks the chosen system, or the default (ErrNotFound,
 //     ErrInactive, ErrNoDefault), and runs its Validator: hygiene, the
-//     requirement mode, the Pattern; then resolves the ticket link.
-//  4. It appends an AuditRecord, granted or denied, to the Store and returns
+//     requirement mode, the Pattern, the live lookup when the system has a
+//     Connector; then resolves the ticket link.
+//  4. When access is granted and the system has AddCommentsToTicket, it
+//     writes the access note to the ticket (see TicketSystem.StrictComments
+//     for what a failure does).
+//  5. It appends an AuditRecord, granted or denied, to the Store and returns
 //     it as stored.
 //
 // The error is nil exactly when access is granted; otherwise it is the

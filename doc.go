@@ -8,7 +8,8 @@
 //
 // # The flow
 //
-// Data flows one way: host → Registry → Validator → pattern → audit → Store.
+// Data flows one way: host → Registry → Validator → (pattern, checker) →
+// audit → Store.
 //
 //  1. An administrator configures ticket systems (TicketSystem) through a
 //     Registry, which keeps them in a Store (NewMemoryStore by default). The
@@ -20,12 +21,30 @@
 //     settings), which screen, the chosen ticket system ("" = the default)
 //     and what the user typed.
 //  3. CheckAccess runs the system's Validator: input hygiene, then the
-//     requirement mode, then the Pattern; it resolves the ticket link,
+//     requirement mode, then the Pattern, then (when the system names a
+//     Connector) the live lookup in the ticket system; it resolves the
+//     ticket link, writes the access note back to the ticket when asked,
 //     appends an AuditRecord, granted or denied, and returns it with the
 //     denial as a typed error whose Message the host shows to the user.
 //
 // A host that only needs the checks can build a Validator with
 // NewValidator and call Validate and ResolveURL directly.
+//
+// # Live checks
+//
+// A Checker looks a ticket up in the ticket system; the packages under
+// connectors/ implement it for ServiceNow, BMC Helix/Remedy, Jira,
+// ServiceDesk Plus, Zendesk, GitHub, GitLab, a local script and any JSON
+// API. A host registers them with WithConnector (their credentials stay in
+// code, never in the Store) and a TicketSystem names one in Connector. A
+// number that failed the Pattern is never sent upstream. The ticket must
+// exist (ErrTicketNotFound) and be open, or in AllowedStatuses
+// (ErrTicketClosed). Each system has an outage policy: a timeout per lookup,
+// retries with backoff for temporary failures, honouring Retry-After; it
+// fails closed (ErrCheckerUnavailable) unless FailOpen is set, and then the
+// Result and the audit record say the ticket was not verified. A cache
+// with separate TTLs for found and unknown tickets sits in front of every
+// Checker, and concurrent lookups of one ticket share one request.
 //
 // # Secret Server vocabulary
 //
@@ -47,6 +66,11 @@
 //	View Ticket URL Template ($TICKETID)           TicketSystem.URLTemplate, Validator.ResolveURL
 //	Hide comment box (hideComment)                 TicketSystem.HideComment
 //	Test Validation / Sample Ticket Number         Registry.Test
+//	ServiceNow / BMC Remedy / PowerShell types     Connector, connectors/servicenow, remedy, script
+//	System Credentials (systemCredentialSecretId)  the connector's Config, registered in code
+//	Statuses to accept (serviceNowAllowedStatuses) TicketSystem.AllowedStatuses
+//	Add Comments to Ticket (addCommentsToTicket)   TicketSystem.AddCommentsToTicket
+//	BMC work type (...CommentWorkType)             remedy.Config.WorkInfoType
 //	Require Comment (secret Security tab)          Secret.RequireComment
 //	Requires Approval for Access                   Secret.RequiresApproval
 //	Comment screen / Request Access screen         ActionView / ActionRequestAccess

@@ -2,8 +2,6 @@ package ticketing
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"slices"
 	"strconv"
 	"strings"
@@ -536,11 +534,7 @@ func validID(id string) bool {
 	return true
 }
 
-func newSystemID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
-	return hex.EncodeToString(b[:])
-}
+func newSystemID() string { return randomHex(8) }
 
 func indexByID(all []TicketSystem, id string) int {
 	for i, s := range all {

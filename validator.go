@@ -158,17 +158,25 @@ func NewValidator(sys TicketSystem, opts ...Option) (*Validator, error) {
 func (v *Validator) System() TicketSystem { return v.sys }
 
 // Validate checks a Submission against the system, in this order:
-// hygiene (both fields), the requirement mode, then the Pattern, which is
-// applied to any ticket number that was entered. On success the Result
-// holds the trimmed input and the resolved ticket link.
+// hygiene (both fields), the requirement mode, the Pattern, which is
+// applied to any ticket number that was entered, and, with a Checker, the
+// live lookup of that number (through the cache, under the system's outage
+// policy). On success the Result holds the trimmed input, the resolved
+// ticket link and what the live check found.
 //
 // Every failure is a *ValidationError whose Err is a sentinel
 // (ErrMalformed, ErrTicketRequired, ErrReasonRequired,
-// ErrTicketOrReasonRequired, ErrTicketFormat, ErrPatternTimeout) and whose
-// Message can be shown to the user.
+// ErrTicketOrReasonRequired, ErrTicketFormat, ErrPatternTimeout,
+// ErrTicketNotFound, ErrTicketClosed, ErrCheckerUnavailable,
+// ErrCheckerAuth) and whose Message can be shown to the user, except that
+// a ctx cancelled during the live lookup returns ctx's error. After
+// ErrTicketNotFound or ErrTicketClosed the Result still carries the
+// lookup's details (TicketNumber, Ticket, FromCache) for the audit trail;
+// after any other error it is zero.
 //
-// Validate does not allocate when it succeeds, except for the Result's URL
-// when the system has a URLTemplate (one allocation).
+// Without a live check, Validate does not allocate when it succeeds,
+// except for the Result's URL when the system has a URLTemplate (one
+// allocation).
 func (v *Validator) Validate(ctx context.Context, s Submission) (Result, error) {
 	// Nearly all input is short printable ASCII with nothing to trim;
 	// cleanASCII proves that in one pass, and only other input takes the
