@@ -74,7 +74,10 @@ type Checker interface {
 // ticket. A Checker that also implements Commenter enables the comment
 // write-back of TicketSystem.AddCommentsToTicket. t is the Ticket the same
 // connector returned for the lookup. Implementations must be safe for
-// concurrent use and return a *CheckerError on failure.
+// concurrent use and return a *CheckerError on failure. A write refused for
+// one record (a 403 from an ACL on a closed ticket, say) is
+// ErrCheckerUnavailable, not ErrCheckerAuth: the same credentials have just
+// read the ticket.
 type Commenter interface {
 	AddComment(ctx context.Context, t Ticket, c Comment) error
 }

@@ -54,8 +54,13 @@ func New(baseURL string, hc *http.Client, authorize func(*http.Request) error) (
 		return nil, fmt.Errorf("base URL must not contain user info; use the Config's credential fields")
 	}
 	u.RawQuery, u.Fragment = "", ""
-	u.Path = strings.TrimRight(u.Path, "/")
-	u.RawPath = ""
+	// Keep the base path in its escaped form, so that an escaped segment
+	// (%2F) stays one segment.
+	escaped := strings.TrimRight(u.EscapedPath(), "/")
+	if u.Path, err = url.PathUnescape(escaped); err != nil {
+		return nil, fmt.Errorf("base URL has a malformed path")
+	}
+	u.RawPath = escaped
 
 	var c http.Client
 	if hc != nil {
@@ -117,7 +122,7 @@ type Request struct {
 func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 	u := *c.base
 	if r.Path != "" {
-		raw := c.base.EscapedPath() + r.Path
+		raw := c.base.RawPath + r.Path
 		p, err := url.PathUnescape(raw)
 		if err != nil {
 			return nil, &ticketing.CheckerError{Err: ticketing.ErrCheckerUnavailable, Op: r.Op, Detail: "bad request path"}
@@ -153,7 +158,10 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		req.Header.Set("Content-Type", contentType)
 	}
 	for k, vs := range r.Header {
-		req.Header[k] = append([]string(nil), vs...)
+		req.Header.Del(k)
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	if c.authorize != nil {
 		if err := c.authorize(req); err != nil {
@@ -225,24 +233,23 @@ func StatusError(op string, resp *Response) error {
 }
 
 // RetryAfter parses a Retry-After value, in seconds or as an HTTP date, into
-// a wait from now; 0 when absent, malformed or in the past.
+// a wait from now, at most 24 hours; 0 when absent, malformed or in the
+// past.
 func RetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return 0
 	}
+	const max = 24 * time.Hour
 	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if secs <= 0 {
 			return 0
 		}
-		if secs > int64(24*time.Hour/time.Second) {
-			secs = int64(24 * time.Hour / time.Second)
-		}
-		return time.Duration(secs) * time.Second
+		return min(time.Duration(min(secs, int64(max/time.Second)))*time.Second, max)
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return d
+			return min(d, max)
 		}
 	}
 	return 0
