@@ -47,13 +47,13 @@ type Client struct {
 // headers to each request; it may be nil.
 func New(baseURL string, hc *http.Client, authorize func(*http.Request) error) (*Client, error) {
 	u, err := url.Parse(strings.TrimSpace(baseURL))
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Opaque != "" {
 		return nil, fmt.Errorf("base URL must be an absolute http or https URL with a host")
 	}
 	if u.User != nil {
 		return nil, fmt.Errorf("base URL must not contain user info; use the Config's credential fields")
 	}
-	u.RawQuery, u.Fragment = "", ""
+	u.RawQuery, u.ForceQuery, u.Fragment, u.RawFragment = "", false, "", ""
 	// Keep the base path in its escaped form, so that an escaped segment
 	// (%2F) stays one segment.
 	escaped := strings.TrimRight(u.EscapedPath(), "/")
@@ -73,7 +73,7 @@ func New(baseURL string, hc *http.Client, authorize func(*http.Request) error) (
 		if req.URL.Scheme != u.Scheme || !strings.EqualFold(req.URL.Host, u.Host) {
 			return errRedirectOffHost
 		}
-		if len(via) >= 5 {
+		if len(via) > 5 {
 			return errTooManyRedirects
 		}
 		if next != nil {
@@ -241,11 +241,15 @@ func RetryAfter(v string, now time.Time) time.Duration {
 		return 0
 	}
 	const max = 24 * time.Hour
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
+	secs, err := strconv.ParseInt(v, 10, 64)
+	if err == nil {
 		if secs <= 0 {
 			return 0
 		}
 		return min(time.Duration(min(secs, int64(max/time.Second)))*time.Second, max)
+	}
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(v, "-") {
+		return max // valid delay-seconds, just enormous
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
