@@ -44,9 +44,13 @@ type Ticket struct {
 	// StatusCode is the status value or code when the system has one
 	// ("2" for ServiceNow's In Progress).
 	StatusCode string `json:"statusCode,omitempty"`
-	// Open is the connector's judgement: the ticket is still being worked
-	// on (not resolved, closed or cancelled).
-	Open      bool   `json:"open"`
+	// Open is the connector's judgement of whether the ticket may still be
+	// worked under; each connector's documentation says which statuses
+	// count as open. AllowedStatuses, when set, replaces this judgement.
+	Open bool `json:"open"`
+	// Rejected marks a ticket the connector refuses outright, whatever its
+	// status (a script's non-zero exit): AllowedStatuses cannot allow it.
+	Rejected  bool   `json:"rejected,omitempty"`
 	Assignee  string `json:"assignee,omitempty"`
 	Requester string `json:"requester,omitempty"`
 	Summary   string `json:"summary,omitempty"`

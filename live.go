@@ -150,8 +150,11 @@ func (v *Validator) checkLive(ctx context.Context, res Result, test bool) (Resul
 
 // statusAllowed applies AllowedStatuses (case-insensitive, against the
 // status label or code), or the connector's Open judgement when the list is
-// empty.
+// empty. A Rejected ticket is never allowed.
 func (v *Validator) statusAllowed(t Ticket) bool {
+	if t.Rejected {
+		return false
+	}
 	if len(v.sys.AllowedStatuses) == 0 {
 		return t.Open
 	}

@@ -108,11 +108,16 @@ type Request struct {
 	Method string
 	Path   string
 	Query  url.Values
+	// RawQuery is an already encoded query, sent as it is when Query is
+	// empty (for a URL template whose query must keep its exact form).
+	RawQuery string
 	// JSON, when not nil, is marshalled as the request body.
 	JSON any
 	// Form, when not nil, is sent as application/x-www-form-urlencoded.
 	Form url.Values
-	// Header holds extra headers.
+	// Header holds extra headers. They are applied after the defaults
+	// (Accept: application/json, User-Agent, Content-Type), so they can
+	// replace them, and before authorize.
 	Header http.Header
 }
 
@@ -129,8 +134,11 @@ func (c *Client) Do(ctx context.Context, r Request) (*Response, error) {
 		}
 		u.Path, u.RawPath = p, raw
 	}
-	if len(r.Query) > 0 {
+	switch {
+	case len(r.Query) > 0:
 		u.RawQuery = r.Query.Encode()
+	case r.RawQuery != "":
+		u.RawQuery = r.RawQuery
 	}
 	var body io.Reader
 	contentType := ""

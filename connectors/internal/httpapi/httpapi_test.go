@@ -293,6 +293,20 @@ func TestDoPathAndQuery(t *testing.T) {
 			wantPath: "/my api/x", wantRequestURI: "/my%20api/x",
 		},
 		{
+			name: "raw query sent as it is", base: "/api",
+			req:            Request{Path: "/search", RawQuery: "z=1&a=%20x+y"},
+			wantPath:       "/api/search",
+			wantRequestURI: "/api/search?z=1&a=%20x+y",
+			wantRawQuery:   "z=1&a=%20x+y",
+		},
+		{
+			name: "Query wins over RawQuery", base: "/api",
+			req:            Request{Path: "/search", Query: url.Values{"b": {"2"}}, RawQuery: "a=1"},
+			wantPath:       "/api/search",
+			wantRequestURI: "/api/search?b=2",
+			wantRawQuery:   "b=2",
+		},
+		{
 			name: "query encoded", base: "/api",
 			req: Request{Path: "/search", Query: url.Values{
 				"q":   {"a b&c=d#e"},
