@@ -141,7 +141,7 @@ func New(cfg Config) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("github: Token is required")
 	}
-	if !headerSafe(token) {
+	if !httpapi.HeaderSafe(token) {
 		return nil, errors.New("github: Token contains characters that cannot be sent in an HTTP header")
 	}
 	hc := &http.Client{Timeout: httpapi.DefaultTimeout}
@@ -175,17 +175,6 @@ func checkName(field, v string) error {
 	return nil
 }
 
-// headerSafe reports whether v can be sent as (part of) a header value:
-// printable ASCII without spaces.
-func headerSafe(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if v[i] <= ' ' || v[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // issueNumber turns "#42" or "0042" into "42"; ok is false for anything
 // that is not an issue number (including 0).
 func issueNumber(number string) (string, bool) {
@@ -201,8 +190,8 @@ func issueNumber(number string) (string, bool) {
 
 // issue is the part of GitHub's issue object the Ticket uses.
 type issue struct {
-	ID          jsonText        `json:"id"`
-	Number      jsonText        `json:"number"`
+	ID          httpapi.Text    `json:"id"`
+	Number      httpapi.Text    `json:"number"`
 	State       string          `json:"state"`
 	StateReason string          `json:"state_reason"`
 	Title       string          `json:"title"`
@@ -341,29 +330,4 @@ func webURL(u string) string {
 		return ""
 	}
 	return u
-}
-
-// jsonText decodes a JSON string, number or boolean as its text, and
-// anything else (null, objects, arrays) as "", without failing.
-type jsonText string
-
-func (t *jsonText) UnmarshalJSON(b []byte) error {
-	var v any
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.UseNumber()
-	if d.Decode(&v) != nil {
-		*t = ""
-		return nil
-	}
-	switch v := v.(type) {
-	case string:
-		*t = jsonText(v)
-	case json.Number:
-		*t = jsonText(v.String())
-	case bool:
-		*t = jsonText(strconv.FormatBool(v))
-	default:
-		*t = ""
-	}
-	return nil
 }

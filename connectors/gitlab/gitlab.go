@@ -123,7 +123,7 @@ func New(cfg Config) (*Client, error) {
 	if token == "" {
 		return nil, errors.New("gitlab: Token is required")
 	}
-	if !headerSafe(token) {
+	if !httpapi.HeaderSafe(token) {
 		return nil, errors.New("gitlab: Token contains characters that cannot be sent in an HTTP header")
 	}
 	auth := httpapi.Header("PRIVATE-TOKEN", token)
@@ -153,17 +153,6 @@ func validProject(p string) bool {
 	return true
 }
 
-// headerSafe reports whether v can be sent as (part of) a header value:
-// printable ASCII without spaces.
-func headerSafe(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if v[i] <= ' ' || v[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
-}
-
 // issueIID turns "#42" or "0042" into "42"; ok is false for anything that
 // is not an iid (including 0).
 func issueIID(number string) (string, bool) {
@@ -179,14 +168,14 @@ func issueIID(number string) (string, bool) {
 
 // issue is the part of GitLab's issue object the Ticket uses.
 type issue struct {
-	ID        jsonText `json:"id"`
-	IID       jsonText `json:"iid"`
-	State     string   `json:"state"`
-	Title     string   `json:"title"`
-	WebURL    string   `json:"web_url"`
-	Author    *user    `json:"author"`
-	Assignee  *user    `json:"assignee"`
-	Assignees []user   `json:"assignees"`
+	ID        httpapi.Text `json:"id"`
+	IID       httpapi.Text `json:"iid"`
+	State     string       `json:"state"`
+	Title     string       `json:"title"`
+	WebURL    string       `json:"web_url"`
+	Author    *user        `json:"author"`
+	Assignee  *user        `json:"assignee"`
+	Assignees []user       `json:"assignees"`
 }
 
 type user struct {
@@ -347,29 +336,4 @@ func webURL(u string) string {
 		return ""
 	}
 	return u
-}
-
-// jsonText decodes a JSON string, number or boolean as its text, and
-// anything else (null, objects, arrays) as "", without failing.
-type jsonText string
-
-func (t *jsonText) UnmarshalJSON(b []byte) error {
-	var v any
-	d := json.NewDecoder(strings.NewReader(string(b)))
-	d.UseNumber()
-	if d.Decode(&v) != nil {
-		*t = ""
-		return nil
-	}
-	switch v := v.(type) {
-	case string:
-		*t = jsonText(v)
-	case json.Number:
-		*t = jsonText(v.String())
-	case bool:
-		*t = jsonText(strconv.FormatBool(v))
-	default:
-		*t = ""
-	}
-	return nil
 }

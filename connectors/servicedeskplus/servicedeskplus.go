@@ -136,12 +136,12 @@ func New(cfg Config) (*Client, error) {
 	case key != "" && oauth != "":
 		return nil, errors.New("servicedeskplus: set only one of AuthToken and OAuthToken")
 	case key != "":
-		if !headerSafe(key) {
+		if !httpapi.HeaderSafe(key) {
 			return nil, errors.New("servicedeskplus: AuthToken contains characters that cannot be sent in an HTTP header")
 		}
 		auth = httpapi.Header("authtoken", key)
 	default:
-		if !headerSafe(oauth) {
+		if !httpapi.HeaderSafe(oauth) {
 			return nil, errors.New("servicedeskplus: OAuthToken contains characters that cannot be sent in an HTTP header")
 		}
 		auth = httpapi.Header("Authorization", "Zoho-oauthtoken "+oauth)
@@ -169,17 +169,6 @@ func New(cfg Config) (*Client, error) {
 		cloud:     portal != "",
 		apiHeader: h,
 	}, nil
-}
-
-// headerSafe reports whether v can be sent as (part of) a header value:
-// printable ASCII without spaces.
-func headerSafe(v string) bool {
-	for i := 0; i < len(v); i++ {
-		if v[i] <= ' ' || v[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // requestID turns "0042" into "42"; ok is false for anything that is not
@@ -212,10 +201,10 @@ type responseStatus struct {
 
 func (s *responseStatus) UnmarshalJSON(b []byte) error {
 	type message struct {
-		StatusCode jsonText `json:"status_code"`
+		StatusCode httpapi.Text `json:"status_code"`
 	}
 	type status struct {
-		StatusCode jsonText        `json:"status_code"`
+		StatusCode httpapi.Text    `json:"status_code"`
 		Messages   json.RawMessage `json:"messages"`
 	}
 	var list []status
@@ -228,7 +217,7 @@ func (s *responseStatus) UnmarshalJSON(b []byte) error {
 	*s = responseStatus{}
 	var nested []int
 	for _, st := range list {
-		if n, ok := st.StatusCode.int(); ok {
+		if n, ok := textInt(st.StatusCode); ok {
 			s.Codes = append(s.Codes, n)
 			if s.Top == 0 {
 				s.Top = n
@@ -243,7 +232,7 @@ func (s *responseStatus) UnmarshalJSON(b []byte) error {
 			msgs = []message{m}
 		}
 		for _, m := range msgs {
-			if n, ok := m.StatusCode.int(); ok {
+			if n, ok := textInt(m.StatusCode); ok {
 				nested = append(nested, n)
 			}
 		}
@@ -272,14 +261,14 @@ const (
 
 // sdpRequest is the part of a request record the Ticket uses.
 type sdpRequest struct {
-	ID             jsonText `json:"id"`
-	Subject        jsonText `json:"subject"`
-	Status         entity   `json:"status"`
-	Technician     entity   `json:"technician"`
-	Requester      entity   `json:"requester"`
-	IsTrashed      jsonText `json:"is_trashed"`
-	ScheduledStart dateTime `json:"scheduled_start_time"`
-	ScheduledEnd   dateTime `json:"scheduled_end_time"`
+	ID             httpapi.Text `json:"id"`
+	Subject        httpapi.Text `json:"subject"`
+	Status         entity       `json:"status"`
+	Technician     entity       `json:"technician"`
+	Requester      entity       `json:"requester"`
+	IsTrashed      httpapi.Text `json:"is_trashed"`
+	ScheduledStart dateTime     `json:"scheduled_start_time"`
+	ScheduledEnd   dateTime     `json:"scheduled_end_time"`
 }
 
 // LookupTicket fetches request id number and reports it as a Ticket. It
@@ -451,14 +440,14 @@ type entity struct {
 func (e *entity) UnmarshalJSON(b []byte) error {
 	*e = entity{}
 	var obj struct {
-		Name         jsonText `json:"name"`
-		InternalName jsonText `json:"internal_name"`
+		Name         httpapi.Text `json:"name"`
+		InternalName httpapi.Text `json:"internal_name"`
 	}
 	if json.Unmarshal(b, &obj) == nil {
 		e.Name, e.InternalName = string(obj.Name), string(obj.InternalName)
 		return nil
 	}
-	var s jsonText
+	var s httpapi.Text
 	_ = json.Unmarshal(b, &s)
 	e.Name = string(s)
 	return nil
@@ -472,9 +461,9 @@ type dateTime struct{ time.Time }
 func (d *dateTime) UnmarshalJSON(b []byte) error {
 	d.Time = time.Time{}
 	var obj struct {
-		Value jsonText `json:"value"`
+		Value httpapi.Text `json:"value"`
 	}
-	var v jsonText
+	var v httpapi.Text
 	if json.Unmarshal(b, &obj) == nil {
 		v = obj.Value
 	} else {
@@ -488,32 +477,7 @@ func (d *dateTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// jsonText decodes a JSON string, number or boolean as its text, and
-// anything else (null, objects, arrays) as "", without failing.
-type jsonText string
-
-func (t *jsonText) UnmarshalJSON(b []byte) error {
-	var v any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if dec.Decode(&v) != nil {
-		*t = ""
-		return nil
-	}
-	switch v := v.(type) {
-	case string:
-		*t = jsonText(v)
-	case json.Number:
-		*t = jsonText(v.String())
-	case bool:
-		*t = jsonText(strconv.FormatBool(v))
-	default:
-		*t = ""
-	}
-	return nil
-}
-
-func (t jsonText) int() (int, bool) {
+func textInt(t httpapi.Text) (int, bool) {
 	n, err := strconv.Atoi(strings.TrimSpace(string(t)))
 	return n, err == nil
 }

@@ -206,12 +206,12 @@ func authFor(cfg Config) (func(*http.Request) error, error) {
 	}
 	switch {
 	case cfg.Token != "":
-		if !headerSafe(cfg.Token) {
+		if !httpapi.HeaderSafe(cfg.Token) {
 			return nil, errors.New("servicenow: Token must be printable ASCII without spaces")
 		}
 		return httpapi.Header("Authorization", "Bearer "+cfg.Token), nil
 	case cfg.APIKey != "":
-		if !headerSafe(cfg.APIKey) {
+		if !httpapi.HeaderSafe(cfg.APIKey) {
 			return nil, errors.New("servicenow: APIKey must be printable ASCII without spaces")
 		}
 		return httpapi.Header("x-sn-apikey", cfg.APIKey), nil
@@ -225,16 +225,6 @@ func authFor(cfg Config) (func(*http.Request) error, error) {
 		return nil, errors.New("servicenow: Username must not contain ':' (basic authentication)")
 	}
 	return httpapi.Basic(cfg.Username, cfg.Password), nil
-}
-
-// headerSafe reports whether s can be sent as a header value unchanged.
-func headerSafe(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] >= 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // maxNumberLength caps the ticket numbers that are sent.

@@ -297,3 +297,42 @@ func Basic(user, password string) func(*http.Request) error {
 func Header(name, value string) func(*http.Request) error {
 	return func(r *http.Request) error { r.Header.Set(name, value); return nil }
 }
+
+// HeaderSafe reports whether v can be sent as (part of) a header value
+// unchanged: printable ASCII without spaces. Connectors check tokens with
+// it, so that a credential cannot inject a header.
+func HeaderSafe(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] <= ' ' || v[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// Text decodes a JSON string, number or boolean as its text, and anything
+// else (null, objects, arrays) as "", without failing: ticket systems
+// disagree on whether an id is a number or a string.
+type Text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *Text) UnmarshalJSON(b []byte) error {
+	var v any
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	if d.Decode(&v) != nil {
+		*t = ""
+		return nil
+	}
+	switch v := v.(type) {
+	case string:
+		*t = Text(v)
+	case json.Number:
+		*t = Text(v.String())
+	case bool:
+		*t = Text(strconv.FormatBool(v))
+	default:
+		*t = ""
+	}
+	return nil
+}
