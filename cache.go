@@ -81,6 +81,28 @@ func newTicketCache(cfg CacheConfig, now func() time.Time) *ticketCache {
 		entries: make(map[cacheKey]*list.Element), inflight: make(map[cacheKey]*flight)}
 }
 
+// cached returns the unexpired answer for key, if there is one.
+func (c *ticketCache) cached(key cacheKey) (t Ticket, err error, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cachedLocked(key)
+}
+
+// cachedLocked is cached with c.mu held.
+func (c *ticketCache) cachedLocked(key cacheKey) (t Ticket, err error, ok bool) {
+	el, ok := c.entries[key]
+	if !ok {
+		return Ticket{}, nil, false
+	}
+	e := el.Value.(*cacheEntry)
+	if !c.now().Before(e.expires) {
+		c.remove(el)
+		return Ticket{}, nil, false
+	}
+	c.lru.MoveToFront(el)
+	return e.ticket, e.notFound, true
+}
+
 // lookup returns the cached answer for key, or shares (or starts) the one
 // upstream fetch for it. shared is true when the answer was not fetched
 // for this caller: it came from the cache or from a concurrent caller's
@@ -89,14 +111,11 @@ func newTicketCache(cfg CacheConfig, now func() time.Time) *ticketCache {
 // does not fail the others; the caller gets ctx's error.
 func (c *ticketCache) lookup(ctx context.Context, key cacheKey, fetch func(context.Context) (Ticket, error)) (t Ticket, shared bool, err error) {
 	c.mu.Lock()
-	if el, ok := c.entries[key]; ok {
-		e := el.Value.(*cacheEntry)
-		if c.now().Before(e.expires) {
-			c.lru.MoveToFront(el)
-			c.mu.Unlock()
-			return e.ticket, true, e.notFound
-		}
-		c.remove(el)
+	// Checked again under the lock that guards the flights: an answer
+	// stored since the caller's own check must not start a second fetch.
+	if t, err, ok := c.cachedLocked(key); ok {
+		c.mu.Unlock()
+		return t, true, err
 	}
 	f, running := c.inflight[key]
 	if !running {

@@ -42,8 +42,8 @@ func (r *Registry) writeComment(ctx context.Context, v *Validator, rec *AuditRec
 	}
 	c.Text = commentText(c)
 	ticket := *res.Ticket
-	err := v.withOutagePolicy(ctx, "comment", func(ctx context.Context) error {
-		return commenter.AddComment(ctx, ticket, c)
+	_, err := withOutagePolicy(ctx, v, "comment", func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, commenter.AddComment(ctx, ticket, c)
 	})
 	if err == nil {
 		rec.Comment = CommentWritten

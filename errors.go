@@ -147,11 +147,12 @@ var denialCodes = [...]struct {
 	{ErrTicketFormat, "ticket_format"},
 	{ErrMalformed, "malformed"},
 	{ErrPatternTimeout, "pattern_timeout"},
+	// ErrCommentFailed wraps the connector's error: it must win over it.
+	{ErrCommentFailed, "comment_failed"},
 	{ErrTicketNotFound, "ticket_not_found"},
 	{ErrTicketClosed, "ticket_closed"},
 	{ErrCheckerAuth, "checker_auth"},
 	{ErrCheckerUnavailable, "checker_unavailable"},
-	{ErrCommentFailed, "comment_failed"},
 	{ErrInvalidPattern, "invalid_pattern"},
 	{ErrInvalidTemplate, "invalid_template"},
 	{ErrInvalidMode, "invalid_mode"},

@@ -33,45 +33,77 @@ func (v *Validator) lookupRetries() int {
 	return v.sys.LookupRetries
 }
 
-// withOutagePolicy runs call under the system's outage policy: one deadline
+// withOutagePolicy runs call under the outage policy of sys: one deadline
 // (LookupTimeout) for all attempts, and retries of temporary failures (429,
 // 502, 503, 504, connection errors) after the server's Retry-After (capped
 // at MaxRetryAfter) or an exponential backoff with jitter, as long as the
 // wait fits before the deadline. Errors that are not a *CheckerError (and
 // not ErrTicketNotFound) are wrapped as unavailable.
-func (v *Validator) withOutagePolicy(ctx context.Context, op string, call func(context.Context) error) error {
+func withOutagePolicy[T any](ctx context.Context, v *Validator, op string, call func(context.Context) (T, error)) (T, error) {
 	ctx, cancel := context.WithTimeout(ctx, v.lookupTimeout())
 	defer cancel()
 	retries := v.lookupRetries()
 	for attempt := 0; ; attempt++ {
-		err := call(ctx)
+		res, err := callBounded(ctx, op, call)
 		if err == nil || errors.Is(err, ErrTicketNotFound) {
-			return err
+			return res, err
 		}
+		var zero T
 		var ce *CheckerError
 		if !errors.As(err, &ce) {
-			if ctx.Err() != nil {
-				return &CheckerError{Err: ErrCheckerUnavailable, Op: op, Detail: "no answer in time", Cause: err}
-			}
-			return &CheckerError{Err: ErrCheckerUnavailable, Op: op, Detail: "connector failed", Cause: err}
+			return zero, &CheckerError{Err: ErrCheckerUnavailable, Op: op, Detail: "connector failed", Cause: err}
 		}
 		if !ce.Temporary || attempt >= retries {
-			return err
+			return zero, err
 		}
 		wait := backoff(attempt, ce.RetryAfter)
 		if wait < 0 {
-			return err // the server asked for a longer pause than we honour
+			return zero, err // the server asked for a longer pause than we honour
 		}
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return err
+			return zero, err
 		}
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return zero, err
 		}
+	}
+}
+
+// callBounded runs one connector call so that the connector cannot hold
+// the caller past ctx's deadline (a Checker that ignores its context) or
+// crash the host (a panic): both become ErrCheckerUnavailable. A call that
+// overruns is left to finish in the background; its answer is dropped.
+func callBounded[T any](ctx context.Context, op string, call func(context.Context) (T, error)) (T, error) {
+	type answer struct {
+		res T
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- answer{err: &CheckerError{Err: ErrCheckerUnavailable, Op: op, Detail: "connector panicked"}}
+			}
+		}()
+		res, err := call(ctx)
+		done <- answer{res, err}
+	}()
+	select {
+	case a := <-done:
+		if a.err != nil && ctx.Err() != nil && !errors.Is(a.err, ErrTicketNotFound) {
+			// The deadline is the policy's, not the caller's: report an
+			// outage that does not match context.DeadlineExceeded.
+			var zero T
+			return zero, &CheckerError{Err: ErrCheckerUnavailable, Op: op, Detail: "no answer in time"}
+		}
+		return a.res, a.err
+	case <-ctx.Done():
+		var zero T
+		return zero, &CheckerError{Err: ErrCheckerUnavailable, Op: op, Detail: "no answer in time"}
 	}
 }
 
@@ -95,20 +127,22 @@ func backoff(attempt int, retryAfter time.Duration) time.Duration {
 // lookup asks the checker about number, through the cache unless fresh is
 // set. shared reports an answer that was not fetched for this call.
 func (v *Validator) lookup(ctx context.Context, number string, fresh bool) (t Ticket, shared bool, err error) {
+	key := cacheKey{scope: v.cacheScope, number: number}
+	if !fresh {
+		if t, err, ok := v.cache.cached(key); ok {
+			return t, true, err
+		}
+	}
 	fetch := func(ctx context.Context) (Ticket, error) {
-		var t Ticket
-		err := v.withOutagePolicy(ctx, "lookup", func(ctx context.Context) error {
-			var err error
-			t, err = v.checker.LookupTicket(ctx, number)
-			return err
+		return withOutagePolicy(ctx, v, "lookup", func(ctx context.Context) (Ticket, error) {
+			return v.checker.LookupTicket(ctx, number)
 		})
-		return t, err
 	}
 	if fresh {
 		t, err = fetch(ctx)
 		return t, false, err
 	}
-	return v.cache.lookup(ctx, cacheKey{scope: v.cacheScope, number: number}, fetch)
+	return v.cache.lookup(ctx, key, fetch)
 }
 
 // checkLive runs the live lookup for the ticket number in res and applies
@@ -172,10 +206,10 @@ func (t Ticket) displayStatus() string {
 		return t.Status
 	case t.StatusCode != "":
 		return t.StatusCode
-	case t.Open:
-		return "open"
+	case !t.Open:
+		return "closed"
 	}
-	return "closed"
+	return "unknown" // open by the connector's judgement, but not in AllowedStatuses
 }
 
 // systemName names the ticket system in messages.

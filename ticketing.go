@@ -503,22 +503,29 @@ func (r *Registry) checkSystem(sys TicketSystem) (TicketSystem, error) {
 	if sys.LookupTimeout < 0 {
 		return sys, configErrorf(ErrInvalidSystem, "LookupTimeout must not be negative")
 	}
-	statuses := make([]string, 0, len(sys.AllowedStatuses))
-	for _, st := range sys.AllowedStatuses {
-		st = trimSpace(st)
-		if st == "" || checkTicketNumber(st, maxLabelLength) != inputOK {
-			return sys, configErrorf(ErrInvalidSystem, "AllowedStatuses entry "+quote(st)+" must be non-empty text without control characters")
-		}
-		statuses = append(statuses, st)
+	var err error
+	if sys.AllowedStatuses, err = cleanStatuses(sys.AllowedStatuses); err != nil {
+		return sys, err
 	}
-	if len(statuses) == 0 {
-		statuses = nil
-	}
-	sys.AllowedStatuses = statuses
 	if _, err := NewValidator(sys, r.optionsFor(sys)...); err != nil {
 		return sys, err
 	}
 	return sys, nil
+}
+
+// cleanStatuses trims the AllowedStatuses entries and refuses empty ones
+// and ones with control characters; it returns a new slice (nil when
+// empty), never the caller's.
+func cleanStatuses(in []string) ([]string, error) {
+	var out []string
+	for _, st := range in {
+		st = trimSpace(st)
+		if st == "" || checkTicketNumber(st, maxLabelLength) != inputOK {
+			return nil, configErrorf(ErrInvalidSystem, "AllowedStatuses entry "+quote(st)+" must be non-empty text without control characters")
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 func validID(id string) bool {

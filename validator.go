@@ -140,6 +140,9 @@ func NewValidator(sys TicketSystem, opts ...Option) (*Validator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if sys.AllowedStatuses, err = cleanStatuses(sys.AllowedStatuses); err != nil {
+		return nil, err
+	}
 	label := trimSpace(sys.Label)
 	if label == "" {
 		label = DefaultLabel
