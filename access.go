@@ -61,7 +61,7 @@ const auditAppendTimeout = 10 * time.Second
 // a record. CheckAccess is safe for concurrent use.
 func (r *Registry) CheckAccess(ctx context.Context, req AccessRequest) (AuditRecord, error) {
 	rec := AuditRecord{
-		Time:       r.now().UTC(),
+		Time:       r.now().UTC().Truncate(time.Microsecond),
 		Action:     req.Action,
 		SecretID:   req.Secret.ID,
 		SecretName: req.Secret.Name,

@@ -128,11 +128,18 @@ func (s *accessSpyStore) AppendAudit(ctx context.Context, rec ticketing.AuditRec
 	return stored, nil
 }
 
-func (s *accessSpyStore) AuditByTicket(ctx context.Context, ticketNumber string) ([]ticketing.AuditRecord, error) {
+func (s *accessSpyStore) QueryAudit(ctx context.Context, q ticketing.AuditQuery) (ticketing.AuditPage, error) {
 	s.mu.Lock()
 	audit := s.audit
 	s.mu.Unlock()
-	return audit.AuditByTicket(ctx, ticketNumber)
+	return audit.QueryAudit(ctx, q)
+}
+
+func (s *accessSpyStore) CountAudit(ctx context.Context, q ticketing.AuditQuery) (int64, error) {
+	s.mu.Lock()
+	audit := s.audit
+	s.mu.Unlock()
+	return audit.CountAudit(ctx, q)
 }
 
 func (s *accessSpyStore) resetAudit() {
@@ -206,7 +213,7 @@ func checkAccessOnce(t testing.TB, ctx context.Context, reg *ticketing.Registry,
 	assert.Equal(t, int64(len(after)), rec.Seq, "Seq")
 	assert.Equal(t, time.UTC, rec.Time.Location(), "record time must be in UTC")
 	if rec.TicketNumber != "" {
-		byTicket, qerr := store.AuditByTicket(context.Background(), rec.TicketNumber)
+		byTicket, qerr := auditByTicket(context.Background(), store, rec.TicketNumber)
 		require.NoError(t, qerr)
 		require.NotEmpty(t, byTicket, "AuditByTicket(%q) must find the record", rec.TicketNumber)
 		assert.Empty(t, cmp.Diff(rec, byTicket[len(byTicket)-1]), "AuditByTicket's newest record differs (-returned +queried)")
@@ -585,14 +592,17 @@ func TestCheckAccess(t *testing.T) {
 			rec, err := checkAccessOnce(t, context.Background(), reg, store, tc.req)
 
 			want := tc.want
-			want.Seq, want.Time = 1, accessClock.UTC()
+			want.Time = accessClock
 			if tc.wantErr != nil && tc.wantField == "" {
 				// Not user input: the record carries the error text.
 				require.Error(t, err)
 				want.DenialMessage = err.Error()
 			}
+			// The first record of the trail: Seq 1, the time to the
+			// microsecond in UTC, chained.
+			want = ticketing.ChainRecord(ticketing.AuditRecord{}, want)
 			assert.Empty(t, cmp.Diff(want, rec), "record (-want +got)")
-			assert.Equal(t, accessClock.UTC().Format(time.RFC3339Nano), rec.Time.Format(time.RFC3339Nano), "record time")
+			assert.Equal(t, "2025-03-14T15:09:26.535897Z", rec.Time.Format(time.RFC3339Nano), "record time")
 
 			if tc.wantErr == nil {
 				require.NoError(t, err)

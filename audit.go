@@ -52,7 +52,8 @@ const (
 // ticket number.
 type AuditRecord struct {
 	// Seq is the record's position in the trail (1, 2, ...), set by the
-	// Store when the record is appended.
+	// Store when the record is appended. Time is kept to the microsecond,
+	// in UTC.
 	Seq              int64     `json:"seq"`
 	Time             time.Time `json:"time"`
 	Action           Action    `json:"action"`
@@ -87,6 +88,12 @@ type AuditRecord struct {
 	Comment       CommentOutcome `json:"comment,omitempty"`
 	CommentDetail string         `json:"commentDetail,omitempty"`
 	CorrelationID string         `json:"correlationId,omitempty"`
+	// PrevHash and Hash chain the trail (see ChainRecord): Hash is the
+	// SHA-256, in hex, of this record's canonical encoding and PrevHash, the
+	// Hash of the record before (empty for the first). The Store sets both
+	// when it appends the record.
+	PrevHash string `json:"prevHash,omitempty"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // CommentOutcome is what became of the comment write-back of one access.

@@ -300,6 +300,9 @@ var accessSentinels = []struct {
 	{"ErrCheckerUnavailable", ticketing.ErrCheckerUnavailable, "checker_unavailable"},
 	{"ErrCheckerAuth", ticketing.ErrCheckerAuth, "checker_auth"},
 	{"ErrCommentFailed", ticketing.ErrCommentFailed, "comment_failed"},
+	// The audit trail.
+	{"ErrInvalidQuery", ticketing.ErrInvalidQuery, "invalid_query"},
+	{"ErrChainBroken", ticketing.ErrChainBroken, "chain_broken"},
 }
 
 func TestDenialCode(t *testing.T) {

@@ -572,7 +572,7 @@ func TestLiveCacheOneUpstreamRequest(t *testing.T) {
 	assert.Equal(t, 1, srv.requests(), "the ticket system must see exactly one request")
 	assert.Equal(t, map[string]int{liveTicket: 1}, srv.requestsFor())
 	assert.Equal(t, 1, fetched, "exactly one record says the answer was fetched for it")
-	all, err := store.AuditByTicket(context.Background(), liveTicket)
+	all, err := auditByTicket(context.Background(), store, liveTicket)
 	require.NoError(t, err)
 	assert.Len(t, all, goroutines, "every access is recorded")
 }

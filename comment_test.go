@@ -59,7 +59,7 @@ func TestCommentWritten(t *testing.T) {
 			verb := map[Action]string{ActionView: " viewed secret ", ActionRequestAccess: " requested access to secret "}[action]
 			assert.Contains(t, cm.Text, verb)
 
-			stored, err := store.AuditByTicket(context.Background(), liveTicket)
+			stored, err := auditByTicket(context.Background(), store, liveTicket)
 			require.NoError(t, err)
 			require.Len(t, stored, 1)
 			assert.Equal(t, rec.CorrelationID, stored[0].CorrelationID, "the audit record holds the same id")

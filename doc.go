@@ -46,6 +46,17 @@
 // with separate TTLs for found and unknown tickets sits in front of every
 // Checker, and concurrent lookups of one ticket share one request.
 //
+// # Audit trail
+//
+// Records are appended, never changed, and chained by SHA-256 hash inside
+// the store's atomic append (ChainRecord); Verify walks the chain and names
+// the first record that was edited, removed, moved or slipped in.
+// AuditQuery selects records by ticket number (exact or prefix), system,
+// secret, user, action, outcome, denial code and time, with cursor
+// pagination (QueryAudit) or as an iterator (AuditRecords); CountAudit
+// counts them. WriteAuditCSV, WriteAuditJSONL and WriteAuditHTML stream
+// reports in constant memory.
+//
 // # Secret Server vocabulary
 //
 //	Secret Server                                  this package
@@ -76,6 +87,7 @@
 //	Comment screen / Request Access screen         ActionView / ActionRequestAccess
 //	Comment / reason; ticket number                Submission.Reason, Submission.TicketNumber
 //	Secret audit log (ticketNumber, notes)         AuditRecord, Store
+//	"can be queried in reports"                    AuditQuery, QueryAudit, WriteAuditHTML
 //
 // # Regular expressions
 //

@@ -165,6 +165,8 @@ var denialCodes = [...]struct {
 	{ErrVersionConflict, "version_conflict"},
 	{ErrDefaultSystem, "default_system"},
 	{ErrInvalidRequest, "invalid_request"},
+	{ErrInvalidQuery, "invalid_query"},
+	{ErrChainBroken, "chain_broken"},
 }
 
 // DenialCode returns the stable, machine-readable code for err as it is

@@ -882,7 +882,7 @@ func TestCheckAccessLiveAudit(t *testing.T) {
 				assert.Equal(t, ve.Message, rec.DenialMessage)
 				assert.NotContains(t, rec.DenialMessage, liveTicket)
 			}
-			stored, qerr := store.AuditByTicket(context.Background(), liveTicket)
+			stored, qerr := auditByTicket(context.Background(), store, liveTicket)
 			require.NoError(t, qerr)
 			require.Len(t, stored, 1)
 			assert.Empty(t, cmp.Diff(rec, stored[0]), "returned record differs from the stored one")
@@ -966,7 +966,7 @@ func TestRegistryTestLive(t *testing.T) {
 		_, err = reg.Test(ctx, "", liveTicket) // "" = the default
 		require.NoError(t, err)
 		assert.Equal(t, 4, c.calls(), "Test must not read the cache")
-		recs, err := store.AuditByTicket(ctx, liveTicket)
+		recs, err := auditByTicket(ctx, store, liveTicket)
 		require.NoError(t, err)
 		assert.Len(t, recs, 1, "only the access check is recorded")
 	})

@@ -1175,7 +1175,7 @@ func TestRegistryTest(t *testing.T) {
 	if diff := cmp.Diff(systemsBefore, listAll(t, r)); diff != "" {
 		t.Errorf("Test changed the systems (-before +after):\n%s", diff)
 	}
-	recs, err := store.AuditByTicket(ctx, "INC0001234")
+	recs, err := auditByTicket(ctx, store, "INC0001234")
 	require.NoError(t, err)
 	assert.Empty(t, recs)
 }

@@ -2,8 +2,6 @@ package ticketing
 
 import (
 	"context"
-	"slices"
-	"sync"
 )
 
 // SystemStore keeps ticket systems. It stores what it is given: the rules
@@ -33,17 +31,26 @@ type SystemStore interface {
 }
 
 // AuditStore keeps the audit trail: records are appended, never changed
-// or removed. Implementations must be safe for concurrent use.
+// or removed, and chained by hash (see ChainRecord and Verify).
+// Implementations must be safe for concurrent use, across every process
+// that shares the store.
 type AuditStore interface {
-	// AppendAudit stores rec and returns it as stored, with Seq set to the
-	// next sequence number (1, 2, 3, ... with no gaps and no repeats). The
-	// rec.Seq passed in is ignored.
+	// AppendAudit stores rec as the next record and returns it as stored:
+	// ChainRecord(last, rec), where last is the record stored before it (the
+	// zero AuditRecord when there is none), read and written in one atomic
+	// step, so that sequence numbers run 1, 2, 3 ... with no gaps or
+	// repeats and the chain stays whole with many writers. The Seq,
+	// PrevHash and Hash passed in are ignored.
 	AppendAudit(ctx context.Context, rec AuditRecord) (AuditRecord, error)
-	// AuditByTicket returns the records whose TicketNumber equals
-	// ticketNumber exactly (case-sensitive), in append (Seq) order, and an
-	// empty result for an unknown ticket number. Records without a ticket
-	// number are not listed: ticketNumber "" returns none.
-	AuditByTicket(ctx context.Context, ticketNumber string) ([]AuditRecord, error)
+	// QueryAudit returns one page of the records q selects (q.Matches), in
+	// q's order by Seq, starting after q's cursor (keyset pagination: a
+	// record is never returned twice or skipped, whatever is appended
+	// meanwhile). Next continues the listing and is "" after the last page.
+	// A query that fails q.Check is refused with ErrInvalidQuery.
+	QueryAudit(ctx context.Context, q AuditQuery) (AuditPage, error)
+	// CountAudit returns how many records q selects; paging fields are
+	// ignored.
+	CountAudit(ctx context.Context, q AuditQuery) (int64, error)
 }
 
 // Store is everything a Registry needs. MemoryStore is the embedded
@@ -51,117 +58,4 @@ type AuditStore interface {
 type Store interface {
 	SystemStore
 	AuditStore
-}
-
-// MemoryStore is a Store held in memory: for tests, single-process hosts
-// and examples. Nothing survives the process. It is safe for concurrent use.
-// The zero value is not usable; call NewMemoryStore.
-type MemoryStore struct {
-	mu       sync.RWMutex
-	systems  []TicketSystem // in insertion order
-	byID     map[string]int // index into systems
-	audit    []AuditRecord  // audit[i].Seq == i+1
-	byTicket map[string][]int
-}
-
-// NewMemoryStore returns an empty MemoryStore.
-func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{byID: make(map[string]int), byTicket: make(map[string][]int)}
-}
-
-var _ Store = (*MemoryStore)(nil)
-
-// GetSystem implements SystemStore.
-func (m *MemoryStore) GetSystem(ctx context.Context, id string) (TicketSystem, error) {
-	if err := ctx.Err(); err != nil {
-		return TicketSystem{}, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	i, ok := m.byID[id]
-	if !ok {
-		return TicketSystem{}, configErrorf(ErrNotFound, quote(id))
-	}
-	return m.systems[i].clone(), nil
-}
-
-// ListSystems implements SystemStore.
-func (m *MemoryStore) ListSystems(ctx context.Context) ([]TicketSystem, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	return cloneSystems(m.systems), nil
-}
-
-// errEmptyID is returned when UpdateSystems is asked to write a system
-// without an ID.
-var errEmptyID = configErrorf(ErrInvalidSystem, "a stored system needs an ID")
-
-// UpdateSystems implements SystemStore. It holds the store's lock while fn
-// runs.
-func (m *MemoryStore) UpdateSystems(ctx context.Context, fn func([]TicketSystem) ([]TicketSystem, error)) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	changed, err := fn(cloneSystems(m.systems))
-	if err != nil {
-		return err
-	}
-	if slices.ContainsFunc(changed, func(s TicketSystem) bool { return s.ID == "" }) {
-		return errEmptyID
-	}
-	for _, s := range changed {
-		s = s.clone()
-		if i, ok := m.byID[s.ID]; ok {
-			m.systems[i] = s
-		} else {
-			m.byID[s.ID] = len(m.systems)
-			m.systems = append(m.systems, s)
-		}
-	}
-	return nil
-}
-
-// AppendAudit implements AuditStore.
-func (m *MemoryStore) AppendAudit(ctx context.Context, rec AuditRecord) (AuditRecord, error) {
-	if err := ctx.Err(); err != nil {
-		return AuditRecord{}, err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	rec.Seq = int64(len(m.audit)) + 1
-	m.audit = append(m.audit, rec)
-	if rec.TicketNumber != "" {
-		m.byTicket[rec.TicketNumber] = append(m.byTicket[rec.TicketNumber], len(m.audit)-1)
-	}
-	return rec, nil
-}
-
-// AuditByTicket implements AuditStore.
-func (m *MemoryStore) AuditByTicket(ctx context.Context, ticketNumber string) ([]AuditRecord, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	idx := m.byTicket[ticketNumber]
-	out := make([]AuditRecord, len(idx))
-	for i, j := range idx {
-		out[i] = m.audit[j]
-	}
-	return out, nil
-}
-
-// cloneSystems copies systems deeply, so that no caller shares a slice with
-// the store.
-func cloneSystems(systems []TicketSystem) []TicketSystem {
-	out := make([]TicketSystem, len(systems))
-	for i, s := range systems {
-		out[i] = s.clone()
-	}
-	return out
 }

@@ -3,6 +3,8 @@ package ticketing_test
 import (
 	"context"
 	"errors"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -63,20 +65,21 @@ func TestMemoryStoreDuplicateIDInOneBatch(t *testing.T) {
 	assert.Equal(t, "second", got.Name)
 }
 
-// MemoryStore keeps a record's Time exactly as given, nanoseconds and
-// location included (the conformance suite only asks for microseconds).
-func TestMemoryStoreKeepsTimeExactly(t *testing.T) {
+// MemoryStore keeps a record's Time to the microsecond, in UTC, as the
+// chain encodes it (ChainRecord).
+func TestMemoryStoreKeepsTimeToTheMicrosecond(t *testing.T) {
 	s := ticketing.NewMemoryStore()
 	ctx := context.Background()
 	when := time.Date(2025, time.March, 1, 10, 11, 12, 123456789, time.FixedZone("CET", 3600))
-	_, err := s.AppendAudit(ctx, ticketing.AuditRecord{Time: when, TicketNumber: "INC1"})
+	stored, err := s.AppendAudit(ctx, ticketing.AuditRecord{Time: when, TicketNumber: "INC1"})
 	require.NoError(t, err)
-	got, err := s.AuditByTicket(ctx, "INC1")
+	got, err := auditByTicket(ctx, s, "INC1")
 	require.NoError(t, err)
 	require.Len(t, got, 1)
-	assert.Equal(t, when.Nanosecond(), got[0].Time.Nanosecond())
-	assert.True(t, when.Equal(got[0].Time))
-	assert.Equal(t, "CET", got[0].Time.Location().String())
+	assert.Equal(t, stored, got[0])
+	assert.Equal(t, 123456000, got[0].Time.Nanosecond())
+	assert.True(t, when.Truncate(time.Microsecond).Equal(got[0].Time))
+	assert.Equal(t, time.UTC, got[0].Time.Location())
 }
 
 // A cancelled UpdateSystems does not even call fn.
@@ -91,4 +94,99 @@ func TestMemoryStoreCancelledUpdateSkipsFn(t *testing.T) {
 	})
 	require.ErrorIs(t, err, context.Canceled)
 	assert.False(t, called)
+}
+
+// brokenStore is a MemoryStore with one fault, to show that the
+// conformance suite notices it.
+type brokenStore struct {
+	*ticketing.MemoryStore
+	fault string
+}
+
+func (b *brokenStore) AppendAudit(ctx context.Context, rec ticketing.AuditRecord) (ticketing.AuditRecord, error) {
+	if b.fault == "rounds-time-to-ms" {
+		rec.Time = rec.Time.Round(time.Millisecond)
+	}
+	return b.MemoryStore.AppendAudit(ctx, rec)
+}
+
+func (b *brokenStore) QueryAudit(ctx context.Context, q ticketing.AuditQuery) (ticketing.AuditPage, error) {
+	switch b.fault {
+	case "until-inclusive":
+		if !q.Until.IsZero() {
+			q.Until = q.Until.Add(time.Microsecond)
+		}
+	case "clamps-limit":
+		q.Limit = min(max(q.Limit, 0), ticketing.MaxAuditPageSize)
+	}
+	page, err := b.MemoryStore.QueryAudit(ctx, q)
+	if err != nil || len(page.Records) == 0 {
+		return page, err
+	}
+	switch b.fault {
+	case "next-after-last-page":
+		if page.Next == "" && len(page.Records) == q.PageSize() {
+			page.Next = q.CursorAfter(page.Records[len(page.Records)-1].Seq)
+		}
+	case "skips-after-cursor":
+		if q.Cursor != "" {
+			page.Records = page.Records[1:]
+		}
+	}
+	return page, nil
+}
+
+func (b *brokenStore) CountAudit(ctx context.Context, q ticketing.AuditQuery) (int64, error) {
+	if b.fault == "count-ignores-filters" {
+		q = ticketing.AuditQuery{}
+	}
+	return b.MemoryStore.CountAudit(ctx, q)
+}
+
+// TestConformanceOfBrokenStore runs the suite against a brokenStore; it is
+// run, in a child process, by TestConformanceSuiteCatchesBrokenStores.
+func TestConformanceOfBrokenStore(t *testing.T) {
+	fault := os.Getenv("TICKETING_BROKEN_STORE")
+	if fault == "" {
+		t.Skip("runs only in the child process of TestConformanceSuiteCatchesBrokenStores")
+	}
+	storetest.Run(t, func(*testing.T) ticketing.Store {
+		return &brokenStore{MemoryStore: ticketing.NewMemoryStore(), fault: fault}
+	})
+}
+
+// The conformance suite must fail a store that breaks the contract: each
+// fault is run through the whole suite in a child process (a failing
+// sub-test cannot be contained in this one), which must fail, naming the
+// sub-tests that catch it.
+func TestConformanceSuiteCatchesBrokenStores(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the conformance suite in child processes")
+	}
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		fault    string
+		caughtBy []string
+	}{
+		{"rounds-time-to-ms", []string{"AppendAuditSeq", "AuditFieldsRoundTrip"}},
+		{"until-inclusive", []string{"QueryEachFilter", "QueryTimeBounds", "QueryProperty"}},
+		{"clamps-limit", []string{"QueryInvalid"}},
+		{"next-after-last-page", []string{"QueryPagination", "QueryProperty"}},
+		{"skips-after-cursor", []string{"QueryPagination", "QueryCursorEdges", "QueryProperty", "QueryPaginationConcurrentAppends"}},
+		{"count-ignores-filters", []string{"CountAudit", "QueryEachFilter", "QueryProperty"}},
+	} {
+		t.Run(tc.fault, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(exe, "-test.run=^TestConformanceOfBrokenStore$", "-test.count=1", "-test.timeout=5m")
+			cmd.Env = append(os.Environ(), "TICKETING_BROKEN_STORE="+tc.fault)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "the conformance suite passed a store that %s:\n%s", tc.fault, out)
+			for _, name := range tc.caughtBy {
+				assert.Contains(t, string(out), "--- FAIL: TestConformanceOfBrokenStore/"+name+" ",
+					"sub-test %s did not catch a store that %s", name, tc.fault)
+			}
+		})
+	}
 }

@@ -1,9 +1,11 @@
 // Package storetest is the conformance suite for implementations of
 // ticketing.Store. The Registry keeps its rules (one default, unique active
-// names, no lost edit) only as well as the Store keeps the contract written
-// on ticketing.SystemStore and ticketing.AuditStore; this suite checks that
-// contract, so every Store, the embedded MemoryStore and third-party ones
-// alike, is held to the same standard.
+// names, no lost edit) and the audit trail keeps its promises (queries,
+// pagination, the hash chain that Verify checks) only as well as the Store
+// keeps the contract written on ticketing.SystemStore and
+// ticketing.AuditStore; this suite checks that contract, so every Store, the
+// embedded MemoryStore and third-party ones alike, is held to the same
+// standard.
 //
 // # What it checks
 //
@@ -25,28 +27,75 @@
 //     race has exactly one winner, and concurrent readers never see half a
 //     batch or a value older than one they have already seen.
 //
-// Audit:
-//   - AppendAudit ignores the Seq passed in, assigns 1, 2, 3, ... with no
-//     gaps and no repeats, also under concurrent appends, and returns the
-//     record as stored.
-//   - Records come back field for field as appended, including long escaped
-//     text and non-ASCII text.
-//   - AuditByTicket returns exact matches only (not prefixes, not other
-//     cases, no trailing-space or LIKE-wildcard matching), oldest first (in
-//     append order, whatever the records' Time), and an empty result, not an
-//     error, for an unknown ticket number.
+// Audit append and the chain:
+//   - AppendAudit returns exactly ticketing.ChainRecord(last, rec), where
+//     last is the record stored before (the zero record for the first): the
+//     Seq, PrevHash and Hash passed in are ignored, sequence numbers run 1,
+//     2, 3, ... with no gaps or repeats, each PrevHash is the Hash of the
+//     record before (empty for the first), and Time is cut to the
+//     microsecond.
+//   - Under concurrent appends (20 goroutines x 60 records) every Seq is
+//     assigned once, every goroutine's records come back as they were
+//     returned, the returned records form one chain, and ticketing.Verify
+//     passes on the result (a trail longer than one of Verify's pages).
+//   - Records come back field for field as stored, including long escaped
+//     text, non-ASCII text and every optional field.
+//   - ticketing.Verify on an empty store returns the zero AuditHead;
+//     VerifySince with a head saved earlier passes after more appends, and
+//     fails with ticketing.ErrChainBroken (a *ticketing.ChainError naming
+//     the record) when the head's Hash is wrong or its Seq is beyond the
+//     trail.
+//
+// Audit queries (QueryAudit and CountAudit):
+//   - Each filter alone, and filters combined (AND), against hand-written
+//     expectations: TicketNumber matches exactly (not prefixes, not other
+//     cases, no trailing-space or LIKE-wildcard matching); TicketPrefix is a
+//     plain, case-sensitive prefix ("_", "%" and "\" are ordinary
+//     characters); TicketSystemID, SecretID, User, Action, Outcome and
+//     DenialCode match exactly; Since <= Time < Until, with bounds that fall
+//     on a record's microsecond, between microseconds, and in other time
+//     zones.
+//   - Results are in Seq order (append order, whatever the records' Time),
+//     oldest first by default and newest first with NewestFirst.
+//   - Pagination: no page holds more than Limit records (0 means
+//     ticketing.DefaultAuditPageSize), every page but the last is full, Next
+//     is "" exactly after the last page (also when the last page is full),
+//     and the pages hold every selected record exactly once; Limit 1,
+//     Limit ticketing.MaxAuditPageSize, filtered listings, an empty store,
+//     and cursors made by AuditQuery.CursorAfter for any Seq, including
+//     the last record and Seqs beyond the trail.
+//   - Queries a store cannot run are refused with an error wrapping
+//     ticketing.ErrInvalidQuery: a Limit below 0 or above MaxAuditPageSize,
+//     a cursor that is not one, a cursor of the other order, Until not after
+//     Since.
+//   - CountAudit returns the number of records the query selects, ignoring
+//     Limit and Cursor, and refuses Until not after Since.
+//   - A property test: a few hundred random records (ticket numbers from a
+//     small alphabet, so prefixes collide; times not in Seq order) and a few
+//     hundred random queries, run in both orders with random page sizes and
+//     random starting cursors, after a first batch of appends and again after
+//     a second: every listing equals a brute-force filter
+//     (AuditQuery.Matches over every record read back in Seq order), and
+//     CountAudit equals its length. The seed is fixed and printed on
+//     failure.
+//   - Pagination under concurrent appends: listings made while goroutines
+//     append return each record at most once, in order, with no Seq skipped
+//     (oldest first from the start, newest first from the first page down to
+//     1, and filtered by ticket), and each record as it is finally stored.
 //
 // Cancellation: every method called with a cancelled context returns an
 // error wrapping context.Canceled and writes nothing.
 //
 // # Times
 //
-// A SQL store may lose Go's monotonic clock reading and the time's location,
-// and keeps microseconds at best. The suite therefore appends times that
-// carry no sub-microsecond part (some with a monotonic reading, some in a
-// non-UTC zone) and compares the Time of a stored record with time.Time.Equal
-// after Truncate(time.Microsecond), in UTC. A store must keep at least
-// microsecond precision, and the instant; it need not keep the location.
+// ChainRecord cuts a record's Time to the microsecond and puts it in UTC
+// before the store writes it, and the record's Hash covers that instant, so
+// a store must keep the instant exactly to the microsecond (a store that
+// rounds or drops microseconds breaks the chain). It need not keep the
+// location, nor Go's monotonic clock reading: the suite compares times with
+// time.Time.Equal. The suite appends times with a sub-microsecond part, a
+// monotonic reading and non-UTC zones, and expects what ChainRecord makes
+// of them.
 //
 // # Using it
 //
@@ -64,7 +113,9 @@
 // systems and no audit records, with the audit sequence starting at 1. The
 // sub-tests run one after another (none calls t.Parallel), so newStore may
 // reuse one database server as long as each store it returns starts empty.
-// Use t.Cleanup inside newStore to release what it opened.
+// Use t.Cleanup inside newStore to release what it opened. The whole suite
+// appends a few thousand audit records in all; the largest sub-tests append
+// 1,200 (concurrently) and 400.
 //
 // The package uses only the standard library, so importing it adds no
 // dependency to a store's module.
@@ -75,9 +126,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -94,6 +143,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ticketing.Store) {
 		name string
 		fn   func(t *testing.T, s ticketing.Store)
 	}{
+		// systems
 		{"GetSystemNotFound", testGetSystemNotFound},
 		{"UpdateSystemsInsertAndReplace", testInsertAndReplace},
 		{"UpdateSystemsFirstInsertOrder", testFirstInsertOrder},
@@ -105,12 +155,30 @@ func Run(t *testing.T, newStore func(t *testing.T) ticketing.Store) {
 		{"UpdateSystemsConcurrentIncrements", testConcurrentIncrements},
 		{"UpdateSystemsConcurrentInserts", testConcurrentInserts},
 		{"ConcurrentReadersAndWriters", testReadersAndWriters},
+		// audit append and the chain
 		{"AppendAuditSeq", testAppendAuditSeq},
 		{"AppendAuditConcurrent", testAppendAuditConcurrent},
 		{"AuditFieldsRoundTrip", testAuditFieldsRoundTrip},
-		{"AuditByTicketExactMatch", testAuditByTicketExact},
-		{"AuditByTicketOldestFirst", testAuditByTicketOrder},
-		{"AuditByTicketUnknown", testAuditByTicketUnknown},
+		{"VerifyEmpty", testVerifyEmpty},
+		{"VerifySince", testVerifySince},
+		// audit queries
+		{"QueryByTicketExactMatch", testAuditByTicketExact},
+		{"QueryByTicketOldestFirst", testAuditByTicketOrder},
+		{"QueryByTicketUnknown", testAuditByTicketUnknown},
+		{"QueryEmptyStore", testQueryEmptyStore},
+		{"QueryEachFilter", testQueryEachFilter},
+		{"QueryCombinedFilters", testQueryCombinedFilters},
+		{"QueryTicketPrefix", testQueryTicketPrefix},
+		{"QueryTimeBounds", testQueryTimeBounds},
+		{"QueryOrder", testQueryOrder},
+		{"QueryPagination", testQueryPagination},
+		{"QueryDefaultAndMaxPageSize", testQueryPageSizes},
+		{"QueryCursorEdges", testQueryCursorEdges},
+		{"QueryInvalid", testQueryInvalid},
+		{"CountAudit", testCountAudit},
+		{"QueryProperty", testQueryProperty},
+		{"QueryPaginationConcurrentAppends", testQueryConcurrentAppends},
+		// cancellation
 		{"CancelledContext", testCancelledContext},
 	}
 	for _, tc := range tests {
@@ -139,39 +207,13 @@ func assertEmpty(t *testing.T, s ticketing.Store) {
 	if len(all) != 0 {
 		t.Fatalf("newStore must return an empty store; ListSystems returned %d systems", len(all))
 	}
-}
-
-func list(t *testing.T, s ticketing.Store) []ticketing.TicketSystem {
-	t.Helper()
-	all, err := s.ListSystems(context.Background())
+	n, err := s.CountAudit(context.Background(), ticketing.AuditQuery{})
 	if err != nil {
-		t.Fatalf("ListSystems: %v", err)
+		t.Fatalf("CountAudit on a new store: %v", err)
 	}
-	return all
-}
-
-func get(t *testing.T, s ticketing.Store, id string) ticketing.TicketSystem {
-	t.Helper()
-	sys, err := s.GetSystem(context.Background(), id)
-	if err != nil {
-		t.Fatalf("GetSystem(%q): %v", id, err)
+	if n != 0 {
+		t.Fatalf("newStore must return an empty store; CountAudit returned %d records", n)
 	}
-	return sys
-}
-
-// put writes systems with one UpdateSystems call and returns what fn was
-// shown.
-func put(t *testing.T, s ticketing.Store, systems ...ticketing.TicketSystem) []ticketing.TicketSystem {
-	t.Helper()
-	var seen []ticketing.TicketSystem
-	err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-		seen = cur
-		return append([]ticketing.TicketSystem(nil), systems...), nil
-	})
-	if err != nil {
-		t.Fatalf("UpdateSystems: %v", err)
-	}
-	return seen
 }
 
 func appendAudit(t *testing.T, s ticketing.Store, rec ticketing.AuditRecord) ticketing.AuditRecord {
@@ -183,98 +225,137 @@ func appendAudit(t *testing.T, s ticketing.Store, rec ticketing.AuditRecord) tic
 	return got
 }
 
-func byTicket(t *testing.T, s ticketing.Store, ticket string) []ticketing.AuditRecord {
+// appendChained appends each record in turn, checks that the store returned
+// ChainRecord(the record stored before, rec), and returns what it
+// returned. prev is the last record already in the store (the zero record
+// for an empty store).
+func appendChained(t *testing.T, s ticketing.Store, prev ticketing.AuditRecord, recs ...ticketing.AuditRecord) []ticketing.AuditRecord {
 	t.Helper()
-	got, err := s.AuditByTicket(context.Background(), ticket)
-	if err != nil {
-		t.Fatalf("AuditByTicket(%q): %v", ticket, err)
-	}
-	return got
-}
-
-// system returns an active system with every text field set.
-func system(id, name string) ticketing.TicketSystem {
-	return ticketing.TicketSystem{
-		ID:           id,
-		Name:         name,
-		Description:  "Description of " + name,
-		Active:       true,
-		Label:        "Incident number",
-		Mode:         ticketing.TicketAndReasonRequired,
-		Pattern:      `^INC\d{7}$`,
-		ErrorMessage: "Use INC and seven digits",
-		URLTemplate:  "https://tickets.example.com/view?id=$TICKETID",
-		Version:      1,
-	}
-}
-
-func ids(systems []ticketing.TicketSystem) []string {
-	out := make([]string, len(systems))
-	for i, s := range systems {
-		out[i] = s.ID
+	out := make([]ticketing.AuditRecord, 0, len(recs))
+	for _, rec := range recs {
+		got := appendAudit(t, s, rec)
+		want := ticketing.ChainRecord(prev, rec)
+		if !sameRecord(got, want) {
+			t.Fatalf("AppendAudit after Seq %d did not return ChainRecord(last, rec):%s", prev.Seq, recordDiff(got, want))
+		}
+		out = append(out, got)
+		prev = got
 	}
 	return out
 }
 
-func equalStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func checkSystems(t *testing.T, what string, got, want []ticketing.TicketSystem) {
+// byTicket returns every record of one ticket number, through QueryAudit.
+func byTicket(t *testing.T, s ticketing.Store, ticket string) []ticketing.AuditRecord {
 	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("%s: got %d systems %q, want %d systems %q", what, len(got), ids(got), len(want), ids(want))
-		return
+	got, err := queryAll(context.Background(), s, ticketing.AuditQuery{TicketNumber: ticket})
+	if err != nil {
+		t.Fatalf("QueryAudit(TicketNumber %q): %v", ticket, err)
 	}
-	for i := range want {
-		if !sameSystem(got[i], want[i]) {
-			t.Errorf("%s: system %d:\n got  %+v\n want %+v", what, i, got[i], want[i])
+	return got
+}
+
+// queryAll collects every page of q. Unlike ticketing.AuditRecords it
+// gives up on a store whose listing does not end, so that a broken store
+// fails the suite instead of hanging it.
+func queryAll(ctx context.Context, s ticketing.AuditStore, q ticketing.AuditQuery) ([]ticketing.AuditRecord, error) {
+	const maxPages = 100_000
+	var out []ticketing.AuditRecord
+	for range maxPages {
+		page, err := s.QueryAudit(ctx, q)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, page.Records...)
+		if page.Next == "" {
+			return out, nil
+		}
+		if page.Next == q.Cursor {
+			return out, fmt.Errorf("storetest: QueryAudit%s returned its own cursor as Next: the listing does not move on", describe(q))
+		}
+		q.Cursor = page.Next
+	}
+	return out, fmt.Errorf("storetest: QueryAudit%s still has a Next after %d pages", describe(q), maxPages)
+}
+
+// readAll returns the whole trail, oldest first, and checks that it holds
+// Seqs 1..n.
+func readAll(t *testing.T, s ticketing.Store) []ticketing.AuditRecord {
+	t.Helper()
+	all, err := queryAll(context.Background(), s, ticketing.AuditQuery{Limit: ticketing.MaxAuditPageSize})
+	if err != nil {
+		t.Fatalf("QueryAudit of the whole trail: %v", err)
+	}
+	for i, r := range all {
+		if r.Seq != int64(i+1) {
+			t.Fatalf("the whole trail read oldest first has Seq %d at position %d, want %d", r.Seq, i, i+1)
 		}
 	}
-}
-
-// sameSystem compares systems field by field; a nil and an empty
-// AllowedStatuses are the same (a SQL store cannot tell them apart).
-func sameSystem(a, b ticketing.TicketSystem) bool {
-	if len(a.AllowedStatuses) == 0 && len(b.AllowedStatuses) == 0 {
-		a.AllowedStatuses, b.AllowedStatuses = nil, nil
-	}
-	return reflect.DeepEqual(a, b)
-}
-
-// sameInstant compares times as the package documentation says: Equal
-// after truncation to the microsecond, in UTC.
-func sameInstant(a, b time.Time) bool {
-	return a.Truncate(time.Microsecond).UTC().Equal(b.Truncate(time.Microsecond).UTC())
+	return all
 }
 
 // sameRecord reports whether two audit records are equal field for field,
-// Time compared with sameInstant.
+// Time compared with time.Time.Equal (the location and the monotonic
+// reading need not survive).
 func sameRecord(got, want ticketing.AuditRecord) bool {
 	gt, wt := got.Time, want.Time
 	got.Time, want.Time = time.Time{}, time.Time{}
-	return got == want && sameInstant(gt, wt)
+	return got == want && gt.Equal(wt)
+}
+
+// recordDiff lists the fields in which got differs from want, one a line.
+func recordDiff(got, want ticketing.AuditRecord) string {
+	var b strings.Builder
+	gv, wv := reflect.ValueOf(got), reflect.ValueOf(want)
+	for i := range gv.NumField() {
+		g, w := gv.Field(i).Interface(), wv.Field(i).Interface()
+		if gt, ok := g.(time.Time); ok {
+			if gt.Equal(w.(time.Time)) {
+				continue
+			}
+		} else if g == w {
+			continue
+		}
+		fmt.Fprintf(&b, "\n\t%s: got %s, want %s", gv.Type().Field(i).Name, show(g), show(w))
+	}
+	return b.String()
+}
+
+// show renders a field's value for a failure message, long text cut short.
+func show(v any) string {
+	var s string
+	switch v := v.(type) {
+	case time.Time:
+		return v.Format(time.RFC3339Nano)
+	case fmt.Stringer:
+		s = v.String()
+	default:
+		if reflect.ValueOf(v).Kind() != reflect.String {
+			return fmt.Sprint(v)
+		}
+		s = reflect.ValueOf(v).String()
+	}
+	const max = 60
+	n := 0
+	for i := range s {
+		if n == max {
+			return fmt.Sprintf("%q… (%d bytes)", s[:i], len(s))
+		}
+		n++
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 func checkRecord(t *testing.T, what string, got, want ticketing.AuditRecord) {
 	t.Helper()
 	if !sameRecord(got, want) {
-		t.Errorf("%s:\n got  %+v\n want %+v", what, got, want)
+		t.Errorf("%s (Seq %d): fields differ:%s", what, want.Seq, recordDiff(got, want))
 	}
 }
 
 func checkRecords(t *testing.T, what string, got, want []ticketing.AuditRecord) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Errorf("%s: got %d records (seqs %v), want %d (seqs %v)", what, len(got), seqs(got), len(want), seqs(want))
+		t.Errorf("%s: got %d records (seqs %v), want %d (seqs %v)", what, len(got), seqList(seqs(got)), len(want), seqList(seqs(want)))
 		return
 	}
 	for i := range want {
@@ -290,19 +371,34 @@ func seqs(recs []ticketing.AuditRecord) []int64 {
 	return out
 }
 
-// microNow is time.Now with its monotonic reading kept and the
-// sub-microsecond part dropped, so that a store keeping microseconds can
-// give it back exactly whether it truncates or rounds.
-func microNow() time.Time {
-	now := time.Now()
-	return now.Add(-time.Duration(now.Nanosecond() % 1000))
+// seqList renders Seqs for a failure message, long lists cut short.
+func seqList(s []int64) string {
+	const max = 40
+	if len(s) > max {
+		return fmt.Sprintf("%v … %v (%d in all)", s[:max/2], s[len(s)-max/2:], len(s))
+	}
+	return fmt.Sprint(s)
 }
 
-// record returns a denied-looking audit record with every field set.
+func equalSeqs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// record returns a granted-looking audit record with the usual fields set.
+// Its Time is time.Now: it carries a monotonic reading and nanoseconds,
+// which ChainRecord drops.
 func record(ticket string, i int) ticketing.AuditRecord {
 	return ticketing.AuditRecord{
 		Seq:              0,
-		Time:             microNow(),
+		Time:             time.Now(),
 		Action:           ticketing.ActionRequestAccess,
 		SecretID:         fmt.Sprintf("secret-%d", i),
 		SecretName:       fmt.Sprintf("Secret %d", i),
@@ -318,709 +414,34 @@ func record(ticket string, i int) ticketing.AuditRecord {
 
 func isCanceled(err error) bool { return errors.Is(err, context.Canceled) }
 
-// ---------------------------------------------------------------------------
-// systems
-
-func testGetSystemNotFound(t *testing.T, s ticketing.Store) {
-	ctx := context.Background()
-	if _, err := s.GetSystem(ctx, "missing"); !errors.Is(err, ticketing.ErrNotFound) {
-		t.Errorf("GetSystem(missing) on an empty store: err = %v, want one wrapping ticketing.ErrNotFound", err)
-	}
-	put(t, s, system("sys-1", "One"), system("Case-A", "Upper"), system("case-a", "Lower"))
-	for _, id := range []string{"sys", "sys-10", "SYS-1", "sys-1 ", "sys_1", "sys%", "CASE-A2", ""} {
-		if _, err := s.GetSystem(ctx, id); !errors.Is(err, ticketing.ErrNotFound) {
-			t.Errorf("GetSystem(%q): err = %v, want one wrapping ticketing.ErrNotFound (IDs match exactly)", id, err)
+// describe renders a query for a failure message: only the fields set.
+func describe(q ticketing.AuditQuery) string {
+	var parts []string
+	add := func(name string, v string) {
+		if v != "" {
+			parts = append(parts, fmt.Sprintf("%s:%q", name, v))
 		}
 	}
-	// IDs are case-sensitive: "Case-A" and "case-a" are two systems.
-	if got := get(t, s, "Case-A"); got.Name != "Upper" {
-		t.Errorf(`GetSystem("Case-A").Name = %q, want "Upper"`, got.Name)
+	add("TicketNumber", q.TicketNumber)
+	add("TicketPrefix", q.TicketPrefix)
+	add("TicketSystemID", q.TicketSystemID)
+	add("SecretID", q.SecretID)
+	add("User", q.User)
+	add("Action", string(q.Action))
+	add("Outcome", string(q.Outcome))
+	add("DenialCode", q.DenialCode)
+	if !q.Since.IsZero() {
+		parts = append(parts, "Since:"+q.Since.Format(time.RFC3339Nano))
 	}
-	if got := get(t, s, "case-a"); got.Name != "Lower" {
-		t.Errorf(`GetSystem("case-a").Name = %q, want "Lower"`, got.Name)
+	if !q.Until.IsZero() {
+		parts = append(parts, "Until:"+q.Until.Format(time.RFC3339Nano))
 	}
-	if got := get(t, s, "sys-1"); !sameSystem(got, system("sys-1", "One")) {
-		t.Errorf("GetSystem(sys-1) = %+v, want %+v", got, system("sys-1", "One"))
+	if q.NewestFirst {
+		parts = append(parts, "NewestFirst")
 	}
-}
-
-func testInsertAndReplace(t *testing.T, s ticketing.Store) {
-	a, b := system("a", "Alpha"), system("b", "Beta")
-	if seen := put(t, s, a, b); len(seen) != 0 {
-		t.Errorf("fn on an empty store was shown %d systems, want 0", len(seen))
+	if q.Limit != 0 {
+		parts = append(parts, fmt.Sprintf("Limit:%d", q.Limit))
 	}
-	checkSystems(t, "after inserting a, b", list(t, s), []ticketing.TicketSystem{a, b})
-
-	// fn sees every stored system, in ListSystems order.
-	b2 := b
-	b2.Name, b2.Active, b2.Version = "Beta 2", false, 2
-	seen := put(t, s, b2)
-	checkSystems(t, "what fn was shown", seen, []ticketing.TicketSystem{a, b})
-	checkSystems(t, "after replacing b", list(t, s), []ticketing.TicketSystem{a, b2})
-	if got := get(t, s, "b"); !sameSystem(got, b2) {
-		t.Errorf("GetSystem(b) after replace = %+v, want %+v", got, b2)
-	}
-	if got := get(t, s, "a"); !sameSystem(got, a) {
-		t.Errorf("GetSystem(a) changed by a write that did not name it: %+v, want %+v", got, a)
-	}
-
-	// One batch may insert and replace at once.
-	a2, c := a, system("c", "Gamma")
-	a2.Default, a2.Version = true, 2
-	put(t, s, c, a2)
-	checkSystems(t, "after inserting c and replacing a in one batch", list(t, s), []ticketing.TicketSystem{a2, b2, c})
-}
-
-func testFirstInsertOrder(t *testing.T, s ticketing.Store) {
-	// IDs chosen so that neither lexical nor reverse order is insert order.
-	order := []string{"m", "z", "a", "q", "b"}
-	for _, id := range order[:3] {
-		put(t, s, system(id, "S "+id))
-	}
-	put(t, s, system("q", "S q"), system("b", "S b"))
-	if got := ids(list(t, s)); !equalStrings(got, order) {
-		t.Fatalf("ListSystems order = %q, want first-insert order %q", got, order)
-	}
-	// Replacing systems (in a different order) does not move them.
-	for _, id := range []string{"b", "m", "a"} {
-		sys := system(id, "Renamed "+id)
-		sys.Version = 7
-		put(t, s, sys)
-	}
-	if got := ids(list(t, s)); !equalStrings(got, order) {
-		t.Errorf("ListSystems order after replacements = %q, want first-insert order %q", got, order)
-	}
-	var seen []ticketing.TicketSystem
-	err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-		seen = cur
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatalf("UpdateSystems: %v", err)
-	}
-	if got := ids(seen); !equalStrings(got, order) {
-		t.Errorf("fn was shown systems in order %q, want first-insert order %q", got, order)
-	}
-}
-
-func testNothingChanged(t *testing.T, s ticketing.Store) {
-	a := system("a", "Alpha")
-	put(t, s, a)
-	for _, changed := range [][]ticketing.TicketSystem{nil, {}} {
-		err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-			return changed, nil
-		})
-		if err != nil {
-			t.Errorf("UpdateSystems with no changes (%#v): %v", changed, err)
-		}
-	}
-	checkSystems(t, "after writes of nothing", list(t, s), []ticketing.TicketSystem{a})
-}
-
-func testSystemFieldsRoundTrip(t *testing.T, s ticketing.Store) {
-	full := ticketing.TicketSystem{
-		ID:   "svc.now:prod_1-A",
-		Name: "Service Desk — Zürich 票务 ✓",
-		// 4096 characters, 2 bytes each in UTF-8: a store that limits bytes
-		// rather than characters cuts it.
-		Description:         strings.Repeat("é", 4096),
-		Active:              true,
-		Default:             true,
-		Label:               "Numéro d'incident",
-		Mode:                ticketing.TicketRequired,
-		Pattern:             `(?i)^(?<prefix>INC|RITM)[\d]{7}(?!\d)$`,
-		ErrorMessage:        "Format: INC0000000\nor RITM0000000\t(seven digits)",
-		URLTemplate:         "https://sn.example.com/nav_to.do?uri=incident.do%3Fsysparm_query%3Dnumber%3D$TICKETID#$TICKETID",
-		HideComment:         true,
-		Connector:           "servicenow-prod",
-		AllowedStatuses:     []string{"New", "In Progress", "2", "Ärger"},
-		AddCommentsToTicket: true,
-		StrictComments:      true,
-		LookupTimeout:       1500 * time.Millisecond,
-		LookupRetries:       -1,
-		FailOpen:            true,
-		Version:             1<<40 + 3, // does not fit in 32 bits
-	}
-	zero := ticketing.TicketSystem{ID: "z"} // every other field the zero value
-	modes := make([]ticketing.TicketSystem, 0, 4)
-	for i, m := range []ticketing.RequirementMode{ticketing.ReasonRequired, ticketing.TicketAndReasonRequired, ticketing.TicketOrReasonRequired, ticketing.TicketRequired} {
-		sys := system(fmt.Sprintf("mode-%d", i), fmt.Sprintf("Mode %d", i))
-		sys.Mode = m
-		modes = append(modes, sys)
-	}
-	want := append([]ticketing.TicketSystem{full, zero}, modes...)
-	put(t, s, want...)
-	checkSystems(t, "ListSystems", list(t, s), want)
-	for _, w := range want {
-		if got := get(t, s, w.ID); !sameSystem(got, w) {
-			t.Errorf("GetSystem(%q):\n got  %+v\n want %+v", w.ID, got, w)
-		}
-	}
-	// And once more through a replace, so an UPDATE path is covered too.
-	full2 := full
-	full2.Active, full2.Default, full2.HideComment, full2.Version = false, false, false, full.Version+1
-	full2.Pattern, full2.URLTemplate, full2.Label = "", "", ""
-	full2.AllowedStatuses = []string{"Open"}
-	full2.FailOpen, full2.LookupRetries = false, 5
-	put(t, s, full2)
-	if got := get(t, s, full.ID); !sameSystem(got, full2) {
-		t.Errorf("GetSystem after replace:\n got  %+v\n want %+v", got, full2)
-	}
-}
-
-func testSystemsAreCopies(t *testing.T, s ticketing.Store) {
-	a, b := system("a", "Alpha"), system("b", "Beta")
-	put(t, s, a, b)
-
-	// Changing what ListSystems returned.
-	got := list(t, s)
-	got[0].Name, got[1].Active = "changed", false
-	_ = append(got[:1], system("x", "appended"))
-	checkSystems(t, "after changing a ListSystems result", list(t, s), []ticketing.TicketSystem{a, b})
-
-	// Changing the slice fn was shown, and returning nothing.
-	err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-		for i := range cur {
-			cur[i].Name = "changed in fn"
-			cur[i].Version = 99
-		}
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatalf("UpdateSystems: %v", err)
-	}
-	checkSystems(t, "after fn changed the slice it was shown", list(t, s), []ticketing.TicketSystem{a, b})
-
-	// Changing the returned slice after UpdateSystems has returned.
-	c := system("c", "Gamma")
-	changed := []ticketing.TicketSystem{c}
-	err = s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-		return changed, nil
-	})
-	if err != nil {
-		t.Fatalf("UpdateSystems: %v", err)
-	}
-	changed[0].Name = "changed after the write"
-	checkSystems(t, "after changing the slice fn returned", list(t, s), []ticketing.TicketSystem{a, b, c})
-
-	// AllowedStatuses is a slice: its elements must be copied too, both
-	// ways.
-	d := system("d", "Delta")
-	d.AllowedStatuses = []string{"Open", "In Progress"}
-	mine := d.AllowedStatuses
-	put(t, s, d)
-	mine[0] = "changed by the writer"
-	got = list(t, s)
-	got[3].AllowedStatuses[1] = "changed by a reader"
-	g := get(t, s, "d")
-	g.AllowedStatuses[0] = "changed by another reader"
-	err = s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-		cur[3].AllowedStatuses[0] = "changed in fn"
-		return nil, nil
-	})
-	if err != nil {
-		t.Fatalf("UpdateSystems: %v", err)
-	}
-	want := system("d", "Delta")
-	want.AllowedStatuses = []string{"Open", "In Progress"}
-	if got := get(t, s, "d"); !sameSystem(got, want) {
-		t.Errorf("AllowedStatuses shared with a caller: got %q, want %q", got.AllowedStatuses, want.AllowedStatuses)
-	}
-}
-
-// fnError is a custom error type, to check that errors.As still finds it.
-type fnError struct{ code int }
-
-func (e *fnError) Error() string { return fmt.Sprintf("storetest: fn failed with code %d", e.code) }
-
-func testFnError(t *testing.T, s ticketing.Store) {
-	a := system("a", "Alpha")
-	put(t, s, a)
-	sentinel := errors.New("storetest: fn refused")
-	a2 := a
-	a2.Name, a2.Version = "Alpha 2", 2
-	for _, tc := range []struct {
-		name string
-		err  error
-	}{
-		{"sentinel", sentinel},
-		{"wrapped registry sentinel", fmt.Errorf("checking: %w", ticketing.ErrDuplicateName)},
-		{"custom type", &fnError{code: 7}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-				// Return systems with the error: they must not be written.
-				return []ticketing.TicketSystem{a2, system("new", "New")}, tc.err
-			})
-			if !errors.Is(err, tc.err) {
-				t.Errorf("UpdateSystems returned %v, want fn's error %v", err, tc.err)
-			}
-			if errors.Is(tc.err, ticketing.ErrDuplicateName) && !errors.Is(err, ticketing.ErrDuplicateName) {
-				t.Errorf("UpdateSystems returned %v, which no longer wraps ticketing.ErrDuplicateName", err)
-			}
-			var fe *fnError
-			if _, custom := tc.err.(*fnError); custom && (!errors.As(err, &fe) || fe.code != 7) {
-				t.Errorf("errors.As(%v, *fnError) failed: fn's error must come back unchanged", err)
-			}
-			checkSystems(t, "after fn failed", list(t, s), []ticketing.TicketSystem{a})
-			if _, err := s.GetSystem(context.Background(), "new"); !errors.Is(err, ticketing.ErrNotFound) {
-				t.Errorf("GetSystem(new) after fn failed: err = %v, want ErrNotFound", err)
-			}
-		})
-	}
-}
-
-func testEmptyID(t *testing.T, s ticketing.Store) {
-	a := system("a", "Alpha")
-	put(t, s, a)
-	a2 := a
-	a2.Name, a2.Version = "Alpha 2", 2
-	for _, tc := range []struct {
-		name    string
-		changed []ticketing.TicketSystem
-	}{
-		{"alone", []ticketing.TicketSystem{system("", "No ID")}},
-		{"last", []ticketing.TicketSystem{a2, system("b", "Beta"), system("", "No ID")}},
-		{"first", []ticketing.TicketSystem{system("", "No ID"), a2, system("b", "Beta")}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-				return tc.changed, nil
-			})
-			if !errors.Is(err, ticketing.ErrInvalidSystem) {
-				t.Errorf("UpdateSystems with an empty ID: err = %v, want an error wrapping ErrInvalidSystem", err)
-			}
-			checkSystems(t, "after a batch holding an empty ID", list(t, s), []ticketing.TicketSystem{a})
-		})
-	}
-}
-
-func testConcurrentIncrements(t *testing.T, s ticketing.Store) {
-	const goroutines, increments = 50, 20
-	counter := system("counter", "Counter")
-	counter.Version = 0
-	put(t, s, counter, system("other", "Other"))
-
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for g := range goroutines {
-		wg.Go(func() {
-			<-start
-			for i := range increments {
-				err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-					for _, sys := range cur {
-						if sys.ID == "counter" {
-							sys.Version++
-							sys.Description = fmt.Sprintf("last written by goroutine %d, increment %d", g, i)
-							return []ticketing.TicketSystem{sys}, nil
-						}
-					}
-					return nil, errors.New("storetest: counter system missing")
-				})
-				if err != nil {
-					t.Errorf("goroutine %d increment %d: %v", g, i, err)
-					return
-				}
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if got, want := get(t, s, "counter").Version, int64(goroutines*increments); got != want {
-		t.Errorf("counter after %d concurrent read-modify-writes = %d, want %d: updates were lost", want, got, want)
-	}
-	if got := ids(list(t, s)); !equalStrings(got, []string{"counter", "other"}) {
-		t.Errorf("ListSystems after concurrent updates = %q, want [counter other]", got)
-	}
-}
-
-func testConcurrentInserts(t *testing.T, s ticketing.Store) {
-	const goroutines = 50
-	errExists := errors.New("storetest: already there")
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		winners []int
-	)
-	start := make(chan struct{})
-	for g := range goroutines {
-		wg.Go(func() {
-			<-start
-			// Each goroutine inserts its own system...
-			if err := s.UpdateSystems(context.Background(), func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-				return []ticketing.TicketSystem{system(fmt.Sprintf("own-%02d", g), fmt.Sprintf("Own %d", g))}, nil
-			}); err != nil {
-				t.Errorf("goroutine %d inserting its own system: %v", g, err)
-			}
-			// ...and all race to insert the same one, if it is absent.
-			err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-				for _, sys := range cur {
-					if sys.ID == "shared" {
-						return nil, errExists
-					}
-				}
-				return []ticketing.TicketSystem{system("shared", fmt.Sprintf("Winner %d", g))}, nil
-			})
-			switch {
-			case err == nil:
-				mu.Lock()
-				winners = append(winners, g)
-				mu.Unlock()
-			case !errors.Is(err, errExists):
-				t.Errorf("goroutine %d insert-if-absent: %v", g, err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	if len(winners) != 1 {
-		t.Fatalf("insert-if-absent succeeded for %d goroutines %v, want exactly 1", len(winners), winners)
-	}
-	if got, want := get(t, s, "shared").Name, fmt.Sprintf("Winner %d", winners[0]); got != want {
-		t.Errorf("shared system Name = %q, want %q (the one winner's)", got, want)
-	}
-	all := list(t, s)
-	if len(all) != goroutines+1 {
-		t.Errorf("ListSystems returned %d systems, want %d", len(all), goroutines+1)
-	}
-	count := make(map[string]int)
-	for _, sys := range all {
-		count[sys.ID]++
-	}
-	for g := range goroutines {
-		if id := fmt.Sprintf("own-%02d", g); count[id] != 1 {
-			t.Errorf("system %s listed %d times, want once", id, count[id])
-		}
-	}
-	if count["shared"] != 1 {
-		t.Errorf("system shared listed %d times, want once", count["shared"])
-	}
-}
-
-// testReadersAndWriters moves units from system a to system b, one unit per
-// atomic batch, while readers check that a+b never changes (no half batch
-// is visible), that b never goes back (no stale read after a newer one) and
-// that the order stays [a b].
-func testReadersAndWriters(t *testing.T, s ticketing.Store) {
-	const (
-		total              = 1000
-		writers, moves     = 10, 30
-		readers            = 4
-		minReadsPerReaders = 20
-	)
-	a, b := system("a", "A"), system("b", "B")
-	a.Version, b.Version = total, 0
-	put(t, s, a, b)
-
-	var (
-		writersWG, readersWG sync.WaitGroup
-		done                 = make(chan struct{})
-	)
-	start := make(chan struct{})
-	for w := range writers {
-		writersWG.Go(func() {
-			<-start
-			for m := range moves {
-				err := s.UpdateSystems(context.Background(), func(cur []ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-					if len(cur) != 2 {
-						return nil, fmt.Errorf("storetest: fn shown %d systems, want 2", len(cur))
-					}
-					x, y := cur[0], cur[1]
-					x.Version--
-					y.Version++
-					return []ticketing.TicketSystem{x, y}, nil
-				})
-				if err != nil {
-					t.Errorf("writer %d move %d: %v", w, m, err)
-					return
-				}
-			}
-		})
-	}
-	for r := range readers {
-		readersWG.Go(func() {
-			<-start
-			lastB := int64(-1)
-			for n := 0; ; n++ {
-				select {
-				case <-done:
-					if n >= minReadsPerReaders {
-						return
-					}
-				default:
-				}
-				all, err := s.ListSystems(context.Background())
-				if err != nil {
-					t.Errorf("reader %d: ListSystems: %v", r, err)
-					return
-				}
-				if got := ids(all); !equalStrings(got, []string{"a", "b"}) {
-					t.Errorf("reader %d: ListSystems = %q, want [a b]", r, got)
-					return
-				}
-				if sum := all[0].Version + all[1].Version; sum != total {
-					t.Errorf("reader %d saw a=%d b=%d (sum %d, want %d): a batch was visible half-written", r, all[0].Version, all[1].Version, sum, total)
-					return
-				}
-				if all[1].Version < lastB {
-					t.Errorf("reader %d saw b go back from %d to %d", r, lastB, all[1].Version)
-					return
-				}
-				lastB = all[1].Version
-				if _, err := s.GetSystem(context.Background(), "b"); err != nil {
-					t.Errorf("reader %d: GetSystem(b): %v", r, err)
-					return
-				}
-				runtime.Gosched() // let the writers in: readers must not starve them
-			}
-		})
-	}
-	close(start)
-	writersWG.Wait()
-	close(done)
-	readersWG.Wait()
-
-	gotA, gotB := get(t, s, "a").Version, get(t, s, "b").Version
-	if wantB := int64(writers * moves); gotA != total-wantB || gotB != wantB {
-		t.Errorf("after %d moves a=%d b=%d, want a=%d b=%d", wantB, gotA, gotB, total-wantB, wantB)
-	}
-}
-
-// ---------------------------------------------------------------------------
-// audit
-
-func testAppendAuditSeq(t *testing.T, s ticketing.Store) {
-	for i, passed := range []int64{0, 42, -5, 1, 1} {
-		rec := record("INC0000001", i)
-		rec.Seq = passed
-		got := appendAudit(t, s, rec)
-		want := rec
-		want.Seq = int64(i + 1)
-		checkRecord(t, fmt.Sprintf("append %d (Seq %d passed in)", i, passed), got, want)
-	}
-	stored := byTicket(t, s, "INC0000001")
-	if got, want := seqs(stored), []int64{1, 2, 3, 4, 5}; fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Errorf("stored Seqs = %v, want %v", got, want)
-	}
-}
-
-func testAppendAuditConcurrent(t *testing.T, s ticketing.Store) {
-	const goroutines, perGoroutine = 20, 50
-	returned := make([][]ticketing.AuditRecord, goroutines)
-	var wg sync.WaitGroup
-	start := make(chan struct{})
-	for g := range goroutines {
-		wg.Go(func() {
-			<-start
-			ticket := fmt.Sprintf("T-%02d", g)
-			for i := range perGoroutine {
-				rec := record(ticket, i)
-				rec.Seq = 1 // ignored
-				got, err := s.AppendAudit(context.Background(), rec)
-				if err != nil {
-					t.Errorf("goroutine %d append %d: %v", g, i, err)
-					return
-				}
-				returned[g] = append(returned[g], got)
-				want := rec
-				want.Seq = got.Seq
-				if !sameRecord(got, want) {
-					t.Errorf("goroutine %d append %d returned %+v, want %+v with a Seq", g, i, got, want)
-				}
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-
-	const n = goroutines * perGoroutine
-	seen := make([]int, n+1)
-	for _, recs := range returned {
-		for _, r := range recs {
-			if r.Seq < 1 || r.Seq > n {
-				t.Errorf("Seq %d outside 1..%d", r.Seq, n)
-				continue
-			}
-			seen[r.Seq]++
-		}
-	}
-	for seq := 1; seq <= n; seq++ {
-		if seen[seq] != 1 {
-			t.Errorf("Seq %d assigned %d times, want exactly once (1..%d with no gaps or repeats)", seq, seen[seq], n)
-		}
-	}
-	// Each goroutine's records are found by its ticket, in its append
-	// order, as they were returned.
-	for g, recs := range returned {
-		ticket := fmt.Sprintf("T-%02d", g)
-		got := byTicket(t, s, ticket)
-		checkRecords(t, "AuditByTicket("+ticket+")", got, recs)
-		for i := 1; i < len(got); i++ {
-			if got[i].Seq <= got[i-1].Seq {
-				t.Errorf("AuditByTicket(%s) not oldest first: Seq %d after %d", ticket, got[i].Seq, got[i-1].Seq)
-			}
-		}
-	}
-}
-
-func testAuditFieldsRoundTrip(t *testing.T, s ticketing.Store) {
-	zone := time.FixedZone("UTC+05:30", 5*3600+30*60)
-	granted := ticketing.AuditRecord{
-		Time:             time.Date(2024, time.February, 29, 23, 59, 58, 123456000, zone),
-		Action:           ticketing.ActionView,
-		SecretID:         "secret/42",
-		SecretName:       "Zürich DB — root 🔑",
-		User:             "DOMAIN\\jdoe",
-		TicketSystemID:   "svc.now:prod_1-A",
-		TicketSystemName: "ServiceNow 票务",
-		TicketNumber:     "INC0012345",
-		Reason:           "Patch window\nline two\twith tab; \"quotes\" and 'apostrophes' and <b>markup</b>",
-		URL:              "https://sn.example.com/nav_to.do?uri=incident.do%3Fsysparm_query%3Dnumber%3DINC0012345",
-		Outcome:          ticketing.OutcomeGranted,
-	}
-	// A denied record as the access check writes it: escaped input can be
-	// several times longer than the input limits.
-	denied := ticketing.AuditRecord{
-		Time:             microNow(),
-		Action:           ticketing.ActionRequestAccess,
-		SecretID:         "s1",
-		User:             "mallory",
-		TicketSystemID:   "jira",
-		TicketSystemName: "Jira",
-		TicketNumber:     strings.Repeat(`\u{202E}`, 128) + "…",
-		Reason:           strings.Repeat(`\x{FF}`, 4096) + "…",
-		Outcome:          ticketing.OutcomeDenied,
-		DenialCode:       "malformed",
-		DenialMessage:    "Ticket Number contains characters that are not allowed",
-	}
-	long := granted
-	long.Time = time.Date(1999, time.December, 31, 12, 0, 0, 1000, time.UTC) // one microsecond
-	long.TicketNumber = "ÄÖÜ-" + strings.Repeat("界", 124)                    // 128 characters, 376 bytes
-	long.Reason = strings.Repeat("é", 4096)
-	long.SecretName, long.URL = "", ""
-	empty := ticketing.AuditRecord{Time: microNow(), TicketNumber: "EMPTY-1"} // other fields zero
-
-	for i, rec := range []ticketing.AuditRecord{granted, denied, long, empty} {
-		got := appendAudit(t, s, rec)
-		want := rec
-		want.Seq = int64(i + 1)
-		checkRecord(t, fmt.Sprintf("AppendAudit result %d", i), got, want)
-		stored := byTicket(t, s, rec.TicketNumber)
-		checkRecords(t, fmt.Sprintf("AuditByTicket of record %d", i), stored, []ticketing.AuditRecord{want})
-	}
-}
-
-func testAuditByTicketExact(t *testing.T, s ticketing.Store) {
-	tickets := []string{
-		"INC1", "INC10", "INC", "inc1", "Inc1", "xINC1", "INC1 ", " INC1",
-		"INC_", "INCX", "INC%", "INCZZ", "İNC1", "ÄBC", "äbc",
-	}
-	want := make(map[string][]ticketing.AuditRecord)
-	for i, ticket := range tickets {
-		want[ticket] = append(want[ticket], appendAudit(t, s, record(ticket, i)))
-	}
-	// A second record for one of them, after the others.
-	want["INC1"] = append(want["INC1"], appendAudit(t, s, record("INC1", 99)))
-	for _, ticket := range tickets {
-		checkRecords(t, fmt.Sprintf("AuditByTicket(%q)", ticket), byTicket(t, s, ticket), want[ticket])
-	}
-	for _, ticket := range []string{"INC1%", "INC*", "%", "_", "INC.", "INC1\x00", "IN", "NC1"} {
-		if got := byTicket(t, s, ticket); len(got) != 0 {
-			t.Errorf("AuditByTicket(%q) returned %d records (tickets %q), want none", ticket, len(got), ticketNumbers(got))
-		}
-	}
-}
-
-func ticketNumbers(recs []ticketing.AuditRecord) []string {
-	out := make([]string, len(recs))
-	for i, r := range recs {
-		out[i] = r.TicketNumber
-	}
-	return out
-}
-
-func testAuditByTicketOrder(t *testing.T, s ticketing.Store) {
-	// Interleave two tickets, and give later records earlier times: the
-	// order is the append order, not the time order.
-	base := microNow()
-	var wantA, wantB []ticketing.AuditRecord
-	for i := range 10 {
-		ticket := "A-1"
-		if i%3 == 1 {
-			ticket = "B-1"
-		}
-		rec := record(ticket, i)
-		rec.Time = base.Add(-time.Duration(i) * time.Minute)
-		got := appendAudit(t, s, rec)
-		if ticket == "A-1" {
-			wantA = append(wantA, got)
-		} else {
-			wantB = append(wantB, got)
-		}
-	}
-	checkRecords(t, "AuditByTicket(A-1), oldest first", byTicket(t, s, "A-1"), wantA)
-	checkRecords(t, "AuditByTicket(B-1), oldest first", byTicket(t, s, "B-1"), wantB)
-}
-
-func testAuditByTicketUnknown(t *testing.T, s ticketing.Store) {
-	got, err := s.AuditByTicket(context.Background(), "INC404")
-	if err != nil {
-		t.Errorf("AuditByTicket of an unknown ticket on an empty store: err = %v, want nil", err)
-	}
-	if len(got) != 0 {
-		t.Errorf("AuditByTicket of an unknown ticket on an empty store returned %d records", len(got))
-	}
-	appendAudit(t, s, record("INC1", 1))
-	got, err = s.AuditByTicket(context.Background(), "INC404")
-	if err != nil || len(got) != 0 {
-		t.Errorf("AuditByTicket of an unknown ticket = %d records, err %v; want none and nil", len(got), err)
-	}
-	// Records without a ticket number are not listed under "".
-	appendAudit(t, s, record("", 2))
-	got, err = s.AuditByTicket(context.Background(), "")
-	if err != nil || len(got) != 0 {
-		t.Errorf(`AuditByTicket("") = %d records, err %v; want none and nil`, len(got), err)
-	}
-}
-
-// ---------------------------------------------------------------------------
-// cancellation
-
-func testCancelledContext(t *testing.T, s ticketing.Store) {
-	a := system("a", "Alpha")
-	put(t, s, a)
-	first := appendAudit(t, s, record("INC1", 1))
-
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-
-	if _, err := s.GetSystem(ctx, "a"); !isCanceled(err) {
-		t.Errorf("GetSystem with a cancelled context: err = %v, want one wrapping context.Canceled", err)
-	}
-	if _, err := s.ListSystems(ctx); !isCanceled(err) {
-		t.Errorf("ListSystems with a cancelled context: err = %v, want one wrapping context.Canceled", err)
-	}
-	a2 := a
-	a2.Name, a2.Version = "Alpha 2", 2
-	err := s.UpdateSystems(ctx, func([]ticketing.TicketSystem) ([]ticketing.TicketSystem, error) {
-		return []ticketing.TicketSystem{a2, system("b", "Beta")}, nil
-	})
-	if !isCanceled(err) {
-		t.Errorf("UpdateSystems with a cancelled context: err = %v, want one wrapping context.Canceled", err)
-	}
-	if _, err := s.AppendAudit(ctx, record("INC1", 2)); !isCanceled(err) {
-		t.Errorf("AppendAudit with a cancelled context: err = %v, want one wrapping context.Canceled", err)
-	}
-	if _, err := s.AuditByTicket(ctx, "INC1"); !isCanceled(err) {
-		t.Errorf("AuditByTicket with a cancelled context: err = %v, want one wrapping context.Canceled", err)
-	}
-
-	// Nothing was written: the systems are unchanged, the audit holds only
-	// the first record, and the next append continues the sequence.
-	checkSystems(t, "systems after a cancelled UpdateSystems", list(t, s), []ticketing.TicketSystem{a})
-	checkRecords(t, "audit after a cancelled AppendAudit", byTicket(t, s, "INC1"), []ticketing.AuditRecord{first})
-	if next := appendAudit(t, s, record("INC2", 3)); next.Seq != 2 {
-		t.Errorf("Seq after a cancelled append = %d, want 2 (the cancelled append must not use a number)", next.Seq)
-	}
+	add("Cursor", q.Cursor)
+	return "{" + strings.Join(parts, " ") + "}"
 }

@@ -116,11 +116,16 @@ func run(ctx context.Context) error {
 	fmt.Println("\nAs HTML in an audit page, the first record's ticket is a safe link:")
 	fmt.Println(" ", trail[0].TicketLinkHTML())
 
-	records, err := store.AuditByTicket(ctx, "INC0012345")
+	n, err := store.CountAudit(ctx, ticketing.AuditQuery{TicketNumber: "INC0012345"})
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\nRecords for INC0012345 in the store: %d\n", len(records))
+	fmt.Printf("\nRecords for INC0012345 in the store: %d\n", n)
+	head, err := ticketing.Verify(ctx, store)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Audit chain verified: %d records, head %s…\n", head.Seq, head.Hash[:16])
 	return nil
 }
 
