@@ -38,18 +38,37 @@ type benchTrail struct {
 // systems, a tenth denied, times a day's worth apart in order but for a
 // little jitter (concurrent requests stamp their time before they append).
 type auditRecordGen struct {
-	rng  *rand.Rand
-	base time.Time
-	step time.Duration
-	i    int
+	rng                           *rand.Rand
+	base                          time.Time
+	step                          time.Duration
+	i                             int
+	secretIDs, secretNames, users []string
 }
 
 func newAuditRecordGen(seed uint64, total int) *auditRecordGen {
-	return &auditRecordGen{
+	g := &auditRecordGen{
 		rng:  rand.New(rand.NewPCG(seed, 7)),
 		base: time.Date(2025, time.November, 3, 0, 0, 0, 0, time.UTC),
 		step: 24 * time.Hour / time.Duration(total),
 	}
+	for i := range 500 {
+		g.secretIDs = append(g.secretIDs, fmt.Sprintf("secret/%d", i))
+		g.secretNames = append(g.secretNames, fmt.Sprintf("Secret %d", i))
+	}
+	for i := range 300 {
+		g.users = append(g.users, fmt.Sprintf("user%03d@example.com", i))
+	}
+	return g
+}
+
+// auditTicketNumber formats n as INC and seven digits, faster than fmt.
+func auditTicketNumber(n int) string {
+	b := []byte("INC0000000")
+	for i := len(b) - 1; n > 0; i-- {
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b)
 }
 
 var (
@@ -70,15 +89,15 @@ var (
 func (g *auditRecordGen) next() ticketing.AuditRecord {
 	r := g.rng
 	sys := benchSystems[r.IntN(len(benchSystems))]
-	secret := r.IntN(500)
-	ticket := fmt.Sprintf("INC%07d", r.IntN(200_000))
+	secret := r.IntN(len(g.secretIDs))
+	ticket := auditTicketNumber(r.IntN(200_000))
 	jitter := time.Duration(r.IntN(int(2*g.step))) - g.step
 	rec := ticketing.AuditRecord{
 		Time:             g.base.Add(time.Duration(g.i)*g.step + jitter),
 		Action:           ticketing.ActionView,
-		SecretID:         fmt.Sprintf("secret/%d", secret),
-		SecretName:       fmt.Sprintf("Secret %d", secret),
-		User:             fmt.Sprintf("user%03d@example.com", r.IntN(300)),
+		SecretID:         g.secretIDs[secret],
+		SecretName:       g.secretNames[secret],
+		User:             g.users[r.IntN(len(g.users))],
 		TicketSystemID:   sys.id,
 		TicketSystemName: sys.name,
 		TicketNumber:     ticket,

@@ -254,19 +254,33 @@ func (m *MemoryStore) candidates(q AuditQuery) candidateSet {
 			best, found = list, true
 		}
 	}
+	all := candidateSet{all: len(m.audit)}
 	switch {
 	case found:
 		return candidateSet{list: best}
 	case q.TicketPrefix != "":
-		return candidateSet{list: m.prefixPositions(q.TicketPrefix)}
+		if list, ok := m.prefixPositions(q.TicketPrefix, wideQuery(len(m.audit))); ok {
+			return candidateSet{list: list}
+		}
 	case !q.Since.IsZero() || !q.Until.IsZero():
-		return candidateSet{list: m.timePositions(q)}
+		// Even a wide range: a scan would have to read up to the range first,
+		// and the trail's Seq order only roughly follows time.
+		list, _ := m.timePositions(q, len(m.audit))
+		return candidateSet{list: list}
 	}
-	return candidateSet{all: len(m.audit)}
+	// Walking every record in order stops as soon as a page is full, which
+	// beats building and sorting a list of most of the trail (a wide
+	// prefix).
+	return all
 }
 
-// prefixPositions merges the lists of every ticket number with prefix.
-func (m *MemoryStore) prefixPositions(prefix string) []int32 {
+// wideQuery is how many candidates make an index not worth using: an
+// eighth of the trail.
+func wideQuery(n int) int { return max(n/8, 1024) }
+
+// prefixPositions merges the lists of every ticket number with prefix;
+// ok is false when there would be more than limit of them.
+func (m *MemoryStore) prefixPositions(prefix string, limit int) (out []int32, ok bool) {
 	m.keysMu.Lock()
 	if len(m.pendingKeys) > 0 {
 		slices.Sort(m.pendingKeys)
@@ -277,12 +291,14 @@ func (m *MemoryStore) prefixPositions(prefix string) []int32 {
 	keys := m.ticketKeys
 	m.keysMu.Unlock()
 
-	var out []int32
 	for i := sort.SearchStrings(keys, prefix); i < len(keys) && strings.HasPrefix(keys[i], prefix); i++ {
 		out = append(out, m.byTicket[keys[i]]...)
+		if len(out) > limit {
+			return nil, false
+		}
 	}
 	slices.Sort(out)
-	return out
+	return out, true
 }
 
 func mergeSorted(dst, a, b []string) []string {
@@ -296,8 +312,9 @@ func mergeSorted(dst, a, b []string) []string {
 	return append(append(dst, a...), b...)
 }
 
-// timePositions returns the positions of the records in q's time range.
-func (m *MemoryStore) timePositions(q AuditQuery) []int32 {
+// timePositions returns the positions of the records in q's time range;
+// ok is false when there are more than limit of them.
+func (m *MemoryStore) timePositions(q AuditQuery, limit int) (out []int32, ok bool) {
 	lo, hi := 0, len(m.byTime)
 	if !q.Since.IsZero() {
 		since := q.Since.UnixMicro()
@@ -313,12 +330,15 @@ func (m *MemoryStore) timePositions(q AuditQuery) []int32 {
 		}
 		hi = lo + sort.Search(hi-lo, func(i int) bool { return m.byTime[lo+i].micros >= until })
 	}
-	out := make([]int32, 0, hi-lo)
+	if hi-lo > limit {
+		return nil, false
+	}
+	out = make([]int32, 0, hi-lo)
 	for _, tp := range m.byTime[lo:hi] {
 		out = append(out, tp.pos)
 	}
 	slices.Sort(out)
-	return out
+	return out, true
 }
 
 // candidateSet is a set of record positions in ascending order: list, or

@@ -39,7 +39,10 @@
 //     returned, the returned records form one chain, and ticketing.Verify
 //     passes on the result (a trail longer than one of Verify's pages).
 //   - Records come back field for field as stored, including long escaped
-//     text, non-ASCII text and every optional field.
+//     text, non-ASCII text and a record with every field set (found by
+//     reflection, so a field added to AuditRecord is covered at once);
+//     Action, Outcome, LiveCheck and Comment may hold any text, not only
+//     the values the package defines: a store keeps what it is given.
 //   - ticketing.Verify on an empty store returns the zero AuditHead;
 //     VerifySince with a head saved earlier passes after more appends, and
 //     fails with ticketing.ErrChainBroken (a *ticketing.ChainError naming
