@@ -50,7 +50,10 @@ const auditAppendTimeout = 10 * time.Second
 //     Connector; then resolves the ticket link.
 //  4. When access is granted and the system has AddCommentsToTicket, it
 //     writes the access note to the ticket (see TicketSystem.StrictComments
-//     for what a failure does).
+//     for what a failure does). The note comes before the record, which
+//     says what became of it; should the record then fail to be stored, the
+//     note stands for an access that was denied, and its correlation id
+//     matches no record.
 //  5. It appends an AuditRecord, granted or denied, to the Store and returns
 //     it as stored.
 //
