@@ -72,6 +72,12 @@ var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this c
 type Store struct {
 	db      *sql.DB
 	dialect Dialect
+	// writers serialises this process's SQLite writers before they ask the
+	// file for its lock: SQLite's busy handler waits by sleeping, so
+	// writers of one process queueing there lose most of their throughput.
+	// Other processes are still kept out by BEGIN IMMEDIATE. A one-slot
+	// channel rather than a mutex, so that a waiting writer can give up.
+	writers chan struct{}
 }
 
 var _ ticketing.Store = (*Store)(nil)
@@ -83,7 +89,7 @@ func New(db *sql.DB, dialect Dialect) *Store {
 	if dialect != SQLite && dialect != PostgreSQL {
 		panic("sqlstore: unknown dialect " + dialect.String())
 	}
-	return &Store{db: db, dialect: dialect}
+	return &Store{db: db, dialect: dialect, writers: make(chan struct{}, 1)}
 }
 
 //go:embed migrations
@@ -137,14 +143,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlstore: reading migrations: %w", err)
 	}
-	if s.dialect == SQLite {
-		// WAL lets readers run while one process writes; it is a property
-		// of the file and stays set.
-		if _, err := s.db.ExecContext(ctx, "PRAGMA journal_mode=WAL"); err != nil {
-			return fmt.Errorf("sqlstore: enabling WAL: %w", err)
-		}
-	}
-	return s.inTx(ctx, lockMigrate, func(ctx context.Context, q querier) error {
+	err = s.inTx(ctx, lockMigrate, func(ctx context.Context, q querier) error {
 		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS ticketing_schema_version (
 			version INTEGER NOT NULL PRIMARY KEY, applied_at TEXT NOT NULL)`); err != nil {
 			return err
@@ -172,6 +171,15 @@ func (s *Store) Migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil || s.dialect != SQLite {
+		return err
+	}
+	// WAL lets readers run while one process writes; it is a property of
+	// the file and stays set. Only a schema this code accepted is touched.
+	if err := s.read(ctx, func() error { return s.sqliteExec(ctx, "PRAGMA journal_mode=WAL") }); err != nil {
+		return fmt.Errorf("sqlstore: enabling WAL: %w", err)
+	}
+	return nil
 }
 
 // splitStatements splits a migration file at the semicolons that end a
@@ -245,10 +253,31 @@ func (s *Store) inTx(ctx context.Context, lock string, body func(context.Context
 	return err
 }
 
+// sqliteExec runs one statement on a connection that waits for a busy
+// file, whatever the DSN says.
+func (s *Store) sqliteExec(ctx context.Context, stmt string) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 5000"); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, stmt)
+	return err
+}
+
 // sqliteTx runs body between BEGIN IMMEDIATE and COMMIT on one connection:
 // the write lock is taken at BEGIN, so two processes never interleave a
 // read-modify-write.
 func (s *Store) sqliteTx(ctx context.Context, body func(context.Context, querier) error) (err error) {
+	select {
+	case s.writers <- struct{}{}:
+		defer func() { <-s.writers }()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return err
