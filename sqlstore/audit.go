@@ -29,7 +29,8 @@ func (s *Store) AppendAudit(ctx context.Context, rec ticketing.AuditRecord) (tic
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	key := hex.EncodeToString(b[:])
-	for attempt := 0; ; attempt++ {
+	const maxUncertain = 3
+	for attempt := 1; ; attempt++ {
 		var stored ticketing.AuditRecord
 		err := s.inTx(ctx, lockAudit, func(ctx context.Context, q querier) error {
 			var last ticketing.AuditRecord
@@ -40,15 +41,21 @@ func (s *Store) AppendAudit(ctx context.Context, rec ticketing.AuditRecord) (tic
 			stored = ticketing.ChainRecord(last, rec)
 			return s.insertAudit(ctx, q, stored, key)
 		})
-		if !errors.Is(err, errCommitUncertain) || attempt >= 2 {
-			return stored, err
+		switch {
+		case err == nil:
+			return stored, nil
+		case !errors.Is(err, errCommitUncertain):
+			// Rolled back (or never begun): nothing was stored.
+			return ticketing.AuditRecord{}, fmt.Errorf("sqlstore: audit record not stored: %w", err)
 		}
 		found, ok, lerr := s.auditByKey(key)
 		switch {
 		case lerr != nil:
-			return ticketing.AuditRecord{}, fmt.Errorf("sqlstore: append outcome unknown (the commit went unanswered, and the lookup failed: %v): %w", lerr, err)
+			return ticketing.AuditRecord{}, fmt.Errorf("sqlstore: audit record outcome unknown (the commit went unanswered and the lookup failed: %v): %w", lerr, err)
 		case ok:
 			return found, nil
+		case attempt >= maxUncertain:
+			return ticketing.AuditRecord{}, fmt.Errorf("sqlstore: audit record not stored (%d commits went unanswered): %w", attempt, err)
 		}
 		// Not committed: safe to run again.
 	}

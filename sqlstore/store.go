@@ -283,10 +283,28 @@ func (s *Store) sqliteTx(ctx context.Context, body func(context.Context, querier
 		return err
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 5000"); err != nil {
+	// Wait for the write lock in short busy-timeout slices, so that ctx
+	// ends the wait promptly (SQLite's busy handler sleeps through
+	// sqlite3_interrupt).
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 50"); err != nil {
 		return err
 	}
-	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+	for give := time.Now().Add(5 * time.Second); ; {
+		_, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE")
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return errors.Join(ctx.Err(), err)
+		}
+		if !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(give) {
+			return err
+		}
+	}
+	// Holding the write lock, wait patiently again (a commit in rollback-
+	// journal mode may wait for readers).
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 5000"); err != nil {
+		rollback(conn)
 		return err
 	}
 	if err := body(ctx, conn); err != nil {
@@ -331,6 +349,11 @@ func (s *Store) postgresTx(ctx context.Context, lock string, body func(context.C
 		return err
 	}
 	if err := tx.Commit(); err != nil {
+		if errors.Is(err, sql.ErrTxDone) || (ctx.Err() != nil && err == ctx.Err()) {
+			// database/sql did not send the COMMIT (ctx had ended, and it
+			// rolls the transaction back): nothing was committed.
+			return errors.Join(ctx.Err(), err)
+		}
 		return fmt.Errorf("%w: %w", errCommitUncertain, err)
 	}
 	return nil
