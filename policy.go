@@ -215,40 +215,13 @@ func load64(s string) uint64 {
 
 // checkTicketNumber applies ticket-number hygiene to already-trimmed text:
 // valid UTF-8, no control (Cc), format (Cf) or line/paragraph separator
-// (Zl, Zp) characters, at most max runes. The ASCII loop keeps the common
-// case to one pass without decoding.
+// (Zl, Zp) characters, at most max runes. Printable ASCII, the common case,
+// is settled in one pass without decoding.
 func checkTicketNumber(s string, max int) inputProblem {
 	if len(s) <= max && printableASCII(s) {
 		return inputOK
 	}
-	return checkTicketNumberSlow(s, max)
-}
-
-func checkTicketNumberSlow(s string, max int) inputProblem {
-	n := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b < 0x20 || b == 0x7f {
-				return inputForbiddenChar
-			}
-			i++
-		} else {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				return inputInvalidUTF8
-			}
-			if forbiddenInTicket(r) {
-				return inputForbiddenChar
-			}
-			i += size
-		}
-		n++
-		if n > max {
-			return inputTooLong
-		}
-	}
-	return inputOK
+	return checkText(s, max, forbiddenInTicket)
 }
 
 // checkReason applies reason hygiene: valid UTF-8, tabs and line breaks
@@ -257,28 +230,22 @@ func checkReason(s string, max int) inputProblem {
 	if len(s) <= max && printableASCII(s) {
 		return inputOK
 	}
-	return checkReasonSlow(s, max)
+	return checkText(s, max, forbiddenInReason)
 }
 
-func checkReasonSlow(s string, max int) inputProblem {
+// checkText is the full hygiene check: valid UTF-8, no rune forbidden says
+// is forbidden, at most max runes.
+func checkText(s string, max int, forbidden func(rune) bool) inputProblem {
 	n := 0
 	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if (b < 0x20 && b != '\t' && b != '\n' && b != '\r') || b == 0x7f {
-				return inputForbiddenChar
-			}
-			i++
-		} else {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				return inputInvalidUTF8
-			}
-			if unicode.Is(unicode.Cc, r) || isBidiControl(r) {
-				return inputForbiddenChar
-			}
-			i += size
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			return inputInvalidUTF8
 		}
+		if forbidden(r) {
+			return inputForbiddenChar
+		}
+		i += size
 		n++
 		if n > max {
 			return inputTooLong
@@ -287,6 +254,14 @@ func checkReasonSlow(s string, max int) inputProblem {
 	return inputOK
 }
 
+// forbiddenInReason: controls other than tab and line breaks, and the bidi
+// controls.
+func forbiddenInReason(r rune) bool {
+	return unicode.Is(unicode.Cc, r) && r != '\t' && r != '\n' && r != '\r' || isBidiControl(r)
+}
+
+// forbiddenInTicket: control (Cc), format (Cf) and line or paragraph
+// separator (Zl, Zp) characters.
 func forbiddenInTicket(r rune) bool {
 	return unicode.In(r, unicode.Cc, unicode.Cf, unicode.Zl, unicode.Zp)
 }

@@ -69,7 +69,7 @@ func (c *Client) LookupTicket(ctx context.Context, number string) (ticketing.Tic
 			return ticketing.Ticket{}, httpapi.Malformed("lookup", resp.StatusCode, "malformed entry")
 		}
 		got := text(e.Values[c.fields.Number])
-		if !equalFoldASCII(got, number) {
+		if !httpapi.EqualFoldASCII(got, number) {
 			continue // not the ticket asked for: proves nothing
 		}
 		return c.ticket(got, e.Values, raw), nil
@@ -150,24 +150,4 @@ func date(raw json.RawMessage) time.Time {
 		return time.Unix(secs, 0).UTC()
 	}
 	return time.Time{}
-}
-
-// equalFoldASCII compares ignoring ASCII case only.
-func equalFoldASCII(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

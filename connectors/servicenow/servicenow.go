@@ -309,7 +309,7 @@ func (c *Client) LookupTicket(ctx context.Context, number string) (ticketing.Tic
 		if err := json.Unmarshal(raw, &rec); err != nil {
 			return ticketing.Ticket{}, httpapi.Malformed("lookup", resp.StatusCode, "malformed record")
 		}
-		if !asciiEqualFold(rec.Number.value(), number) {
+		if !httpapi.EqualFoldASCII(rec.Number.value(), number) {
 			continue // the instance ignored (part of) the query: not this ticket
 		}
 		return c.ticket(rec, raw), nil
@@ -335,27 +335,6 @@ func isNoRecord(body []byte) bool {
 		return false
 	}
 	return strings.EqualFold(e.Status, "failure") && strings.EqualFold(strings.TrimSpace(e.Error.Message), "No Record found")
-}
-
-// asciiEqualFold compares a and b ignoring ASCII case only, so that no
-// Unicode folding (the Kelvin sign and 'k') makes another number equal.
-func asciiEqualFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // record is the part of a Table API record the connector reads.

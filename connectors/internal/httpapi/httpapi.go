@@ -336,3 +336,25 @@ func (t *Text) UnmarshalJSON(b []byte) error {
 	}
 	return nil
 }
+
+// EqualFoldASCII reports whether a and b are equal ignoring ASCII case
+// only. Connectors compare ticket numbers with it: Unicode case folding
+// would let look-alikes (the Kelvin sign for K) match.
+func EqualFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
