@@ -118,7 +118,10 @@
 //
 // # Concurrency
 //
-// Validator and Registry are safe for concurrent use; so is MemoryStore.
+// Validator and Registry are safe for concurrent use; so is MemoryStore,
+// the embedded Store. The nested module github.com/ticketgate/ticketing/sqlstore
+// is a Store on SQLite or PostgreSQL for hosts whose instances share one
+// database.
 // The Registry's rules hold with many goroutines, or many processes
 // sharing one Store, changing systems at once, because every change runs
 // inside the Store's atomic read-modify-write (SystemStore.UpdateSystems).
