@@ -238,12 +238,23 @@ func checkReason(s string, max int) inputProblem {
 func checkText(s string, max int, forbidden func(rune) bool) inputProblem {
 	n := 0
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			return inputInvalidUTF8
-		}
-		if forbidden(r) {
-			return inputForbiddenChar
+		r, size := rune(s[i]), 1
+		switch {
+		case r >= ' ' && r < 0x7f:
+			// Printable ASCII is never forbidden: skip the decoding and the
+			// table lookups.
+		case r < utf8.RuneSelf:
+			if forbidden(r) {
+				return inputForbiddenChar
+			}
+		default:
+			r, size = utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return inputInvalidUTF8
+			}
+			if forbidden(r) {
+				return inputForbiddenChar
+			}
 		}
 		i += size
 		n++

@@ -289,20 +289,10 @@ func (v *Validator) patternError(err error) error {
 	return &ValidationError{Field: FieldTicketNumber, Err: ErrTicketFormat, Message: msg}
 }
 
-// checkTicketHygiene and checkReasonHygiene keep the common case (short
-// printable ASCII) inline in Validate.
+// checkTicketHygiene applies ticket-number hygiene with the system's label
+// and limit.
 func (v *Validator) checkTicketHygiene(ticket string) error {
-	if len(ticket) <= v.cfg.maxTicketLength && printableASCII(ticket) {
-		return nil
-	}
 	return ticketHygieneError(v.label, ticket, v.cfg.maxTicketLength)
-}
-
-func (v *Validator) checkReasonHygiene(reason string) error {
-	if len(reason) <= v.cfg.maxReasonLength && printableASCII(reason) {
-		return nil
-	}
-	return reasonHygieneError(reason, v.cfg.maxReasonLength)
 }
 
 // ticketHygieneError returns the *ValidationError for a ticket number that
