@@ -33,7 +33,7 @@ func (v *Validator) lookupRetries() int {
 	return v.sys.LookupRetries
 }
 
-// withOutagePolicy runs call under the outage policy of sys: one deadline
+// withOutagePolicy runs call under the outage policy of v's system: one deadline
 // (LookupTimeout) for all attempts, and retries of temporary failures (429,
 // 502, 503, 504, connection errors) after the server's Retry-After (capped
 // at MaxRetryAfter) or an exponential backoff with jitter, as long as the
